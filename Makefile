@@ -1,0 +1,53 @@
+# Two commands for a new user: `make demo` and `make test`. Each installs what it needs first.
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+PYTHON ?= python3.11
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+RUN := $(UV) run --frozen --no-sync
+
+.PHONY: demo test lint typecheck unit e2e install airflow-ui mlflow-ui clean help
+
+help:
+	@echo "make demo        run the churn lifecycle on the embedded default (Airflow + MLflow on SQLite)"
+	@echo "make test        lint, type-check and run the whole test suite"
+	@echo "make airflow-ui  serve the Airflow UI on the demo's metadata DB (http://localhost:8080)"
+	@echo "make mlflow-ui   serve the MLflow UI on the demo's store (http://localhost:5000)"
+	@echo "make clean       remove all local state (.local/)"
+
+$(CURDIR)/.tools/bin/uv:
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+.venv/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+install: .venv/.synced
+
+demo: install
+	$(RUN) ml-lifecycle demo $(ARGS)
+
+lint: install
+	$(RUN) ruff check plugins dags tests benchmarks
+
+typecheck: install
+	$(RUN) mypy plugins dags
+
+unit: install
+	$(RUN) pytest tests -m "not e2e"
+
+e2e: install
+	$(RUN) pytest tests -m e2e
+
+test: lint typecheck
+	$(RUN) pytest tests
+
+airflow-ui: install
+	$(RUN) ml-lifecycle airflow-ui
+
+mlflow-ui: install
+	$(RUN) ml-lifecycle mlflow-ui
+
+clean:
+	rm -rf .local

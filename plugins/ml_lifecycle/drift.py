@@ -1,0 +1,313 @@
+"""Data drift and prediction drift of a day's batch against a reference sample, judged by Evidently 0.7.
+
+Evidently picks the statistical test per column (reference <= 1000 rows: K-S / chi-square / Z-test
+p-values; above: Wasserstein / Jensen-Shannon distances) unless the spec sets a threshold, and
+decides per column whether it drifted. We only read its verdicts back from the snapshot: the
+direction of the comparison differs between p-values (drift below the threshold) and distances
+(drift at or above it), and re-deriving it here would be a second, diverging definition of drift.
+
+Heavy libraries are imported inside the functions so that parsing a DAG file never pays for them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ml_lifecycle.lake import write_json
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ml_lifecycle.spec import PipelineSpec
+
+log = logging.getLogger(__name__)
+
+HTML_REPORT_NAME = "drift_report.html"
+JSON_METRICS_NAME = "drift_metrics.json"
+
+_VALUE_DRIFT = "evidently:metric_v2:ValueDrift"
+_DRIFTED_COLUMNS_COUNT = "evidently:metric_v2:DriftedColumnsCount"
+_FAILED = "FAIL"  # an Evidently drift test fails when drift was detected
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    """Evidently's verdicts. A column verdict is {"method", "score", "threshold", "drifted"}."""
+
+    dataset_drift: bool  # share of drifted feature columns >= spec.drift.drift_share
+    drift_share: float  # drifted feature columns / tested feature columns
+    drifted_columns: list[str]
+    columns: dict[str, dict]  # feature column -> verdict
+    score_drift: dict | None  # verdict for the model's score column, when one was checked
+    reference_rows: int
+    current_rows: int
+    html_path: str | None = None
+    json_path: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "dataset_drift": bool(self.dataset_drift),
+            "drift_share": float(self.drift_share),
+            "drifted_columns": list(self.drifted_columns),
+            "columns": {name: _plain_verdict(verdict) for name, verdict in self.columns.items()},
+            "score_drift": None if self.score_drift is None else _plain_verdict(self.score_drift),
+            "reference_rows": int(self.reference_rows),
+            "current_rows": int(self.current_rows),
+            "html_path": self.html_path,
+            "json_path": self.json_path,
+        }
+
+
+def check_drift(
+    spec: PipelineSpec,
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    out_dir: Path | None = None,
+    score_column: str | None = None,
+) -> DriftResult:
+    """Compare ``current`` with ``reference`` on the spec's drift columns (and the model score).
+
+    ``score_column`` names the model's prediction score; it is tested on its own and does not count
+    towards the share of drifted features. It is skipped when either frame lacks it.
+    With ``out_dir``, Evidently's HTML report and a JSON file with our verdicts and Evidently's raw
+    metrics are written there.
+    """
+    feature_columns = list(spec.drift.columns or spec.feature_columns)
+    _require_rows(reference, current)
+    _require_columns(feature_columns, reference, "reference")
+    _require_columns(feature_columns, current, "current")
+    score = _usable_score_column(score_column, feature_columns, reference, current)
+
+    numerical = [c for c in feature_columns if c in spec.features.numeric]
+    # Binary 0/1 flags are tested as categories, where what shifts is a proportion. (Evidently picks the
+    # same tests for a numerical column with <= 5 distinct values, so this is about clarity, not scores.)
+    categorical = [c for c in feature_columns if c not in spec.features.numeric]
+    if score is not None:
+        numerical.append(score)
+
+    reference_frame, current_frame = _prepare_frames(reference, current, numerical, categorical)
+    snapshot = _run_evidently(
+        reference_frame,
+        current_frame,
+        numerical=numerical,
+        categorical=categorical,
+        feature_columns=feature_columns,
+        score_column=score,
+        drift_share=spec.drift.drift_share,
+        threshold=spec.drift.feature_threshold,
+    )
+    raw = json.loads(snapshot.json())  # through JSON so numpy scalars and enums become plain values
+    verdicts, dataset_drift, drift_share = _read_verdicts(raw)
+
+    result = DriftResult(
+        dataset_drift=dataset_drift,
+        drift_share=drift_share,
+        drifted_columns=[c for c in feature_columns if verdicts[c]["drifted"]],
+        columns={c: verdicts[c] for c in feature_columns},
+        score_drift=verdicts[score] if score is not None else None,
+        reference_rows=len(reference),
+        current_rows=len(current),
+    )
+    if out_dir is None:
+        return result
+    return _write_outputs(result, snapshot, raw, Path(out_dir))
+
+
+# ---- input checks ------------------------------------------------------------------------------
+def _require_rows(reference: pd.DataFrame, current: pd.DataFrame) -> None:
+    for frame, name in ((reference, "reference"), (current, "current")):
+        if len(frame) == 0:
+            raise ValueError(f"drift check needs rows in the {name} frame, but it is empty")
+
+
+def _require_columns(columns: list[str], frame: pd.DataFrame, frame_name: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"drift columns missing from the {frame_name} frame: {missing}")
+
+
+def _usable_score_column(
+    score_column: str | None, feature_columns: list[str], reference: pd.DataFrame, current: pd.DataFrame
+) -> str | None:
+    if score_column is None:
+        return None
+    if score_column in feature_columns:
+        raise ValueError(f"score column {score_column!r} is also a drift feature column")
+    absent_from = [
+        name
+        for frame, name in ((reference, "reference"), (current, "current"))
+        if score_column not in frame.columns
+    ]
+    if absent_from:
+        log.warning(
+            "score column %r is not in the %s frame; prediction drift is not checked",
+            score_column,
+            " and ".join(absent_from),
+        )
+        return None
+    return score_column
+
+
+# ---- preparation -------------------------------------------------------------------------------
+def _prepare_frames(
+    reference: pd.DataFrame, current: pd.DataFrame, numerical: list[str], categorical: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Only the tested columns, numerical ones as numbers, text ones as a shared ``category`` dtype.
+
+    Categories make Evidently 2-4x faster and use half the memory with identical scores; sharing
+    one dtype between both frames keeps a value seen only on one side a proper category.
+    """
+    import pandas as pd
+
+    columns = [*numerical, *categorical]
+    reference_frame = reference[columns].copy()
+    current_frame = current[columns].copy()
+    for column in numerical:
+        reference_frame[column] = _as_numbers(reference_frame[column], column, "reference")
+        current_frame[column] = _as_numbers(current_frame[column], column, "current")
+    for column in categorical:
+        if _is_text(reference_frame[column]) or _is_text(current_frame[column]):
+            values = pd.concat([reference_frame[column], current_frame[column]], ignore_index=True)
+            shared = pd.CategoricalDtype(values.dropna().unique())
+            reference_frame[column] = reference_frame[column].astype(shared)
+            current_frame[column] = current_frame[column].astype(shared)
+    return reference_frame, current_frame
+
+
+def _as_numbers(series: pd.Series, column: str, frame_name: str) -> pd.Series:
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(series):
+        return series
+    try:
+        return pd.to_numeric(series, errors="raise")
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"numeric drift column {column!r} in the {frame_name} frame is not numeric: {exc}"
+        ) from exc
+
+
+def _is_text(series: pd.Series) -> bool:
+    import pandas as pd
+
+    return (
+        pd.api.types.is_object_dtype(series)
+        or pd.api.types.is_string_dtype(series)
+        or isinstance(series.dtype, pd.CategoricalDtype)
+    )
+
+
+# ---- Evidently ---------------------------------------------------------------------------------
+def _run_evidently(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    numerical: list[str],
+    categorical: list[str],
+    feature_columns: list[str],
+    score_column: str | None,
+    drift_share: float,
+    threshold: float | None,
+) -> Any:
+    with _quiet_evidently():
+        from evidently import DataDefinition, Dataset, Report
+        from evidently.metrics import ValueDrift
+        from evidently.presets import DataDriftPreset
+
+        # An explicit definition, so nothing (an id, a date) is ever guessed into a drift test.
+        definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
+        per_column_threshold = None if threshold is None else dict.fromkeys(feature_columns, threshold)
+        metrics: list[Any] = [
+            DataDriftPreset(
+                columns=feature_columns, drift_share=drift_share, per_column_threshold=per_column_threshold
+            )
+        ]
+        if score_column is not None:
+            # Outside the preset, so prediction drift does not count towards the feature drift share.
+            metrics.append(ValueDrift(column=score_column, threshold=threshold))
+        # Without include_tests the snapshot has scores but no drifted / not drifted verdicts.
+        report = Report(metrics, include_tests=True)
+        return report.run(
+            current_data=Dataset.from_pandas(current, data_definition=definition),
+            reference_data=Dataset.from_pandas(reference, data_definition=definition),
+        )
+
+
+@contextmanager
+def _quiet_evidently() -> Iterator[None]:
+    # Importing Evidently raises deprecation warnings from its dependencies, and chi-square on a
+    # category absent from the reference divides by zero (the p-value is 0, which is the right answer).
+    with warnings.catch_warnings():
+        for category in (DeprecationWarning, FutureWarning, RuntimeWarning):
+            warnings.simplefilter("ignore", category)
+        yield
+
+
+def _read_verdicts(raw: dict[str, Any]) -> tuple[dict[str, dict], bool, float]:
+    """Per-column verdicts, the dataset verdict and the drifted share, as Evidently decided them."""
+    failed_by_metric: dict[str, bool] = {
+        test["metric_config"]["metric_id"]: test["status"] == _FAILED for test in raw["tests"]
+    }
+    verdicts: dict[str, dict] = {}
+    dataset_drift: bool | None = None
+    drift_share: float | None = None
+    for metric in raw["metrics"]:
+        config, metric_id = metric["config"], metric["id"]
+        if metric_id not in failed_by_metric:
+            raise RuntimeError(f"Evidently returned no test verdict for metric {metric['metric_name']}")
+        if config["type"] == _VALUE_DRIFT:
+            verdicts[config["column"]] = {
+                "method": str(config["method"]),
+                "score": float(metric["value"]),
+                "threshold": float(config["threshold"]),
+                "drifted": failed_by_metric[metric_id],
+            }
+        elif config["type"] == _DRIFTED_COLUMNS_COUNT:
+            dataset_drift = failed_by_metric[metric_id]
+            drift_share = float(metric["value"]["share"])
+    if dataset_drift is None or drift_share is None:
+        raise RuntimeError("Evidently's snapshot has no drifted-columns count")
+    return verdicts, dataset_drift, drift_share
+
+
+# ---- outputs -----------------------------------------------------------------------------------
+def _write_outputs(result: DriftResult, snapshot: Any, raw: dict[str, Any], out_dir: Path) -> DriftResult:
+    html_path = out_dir / HTML_REPORT_NAME
+    json_path = out_dir / JSON_METRICS_NAME
+    result = replace(result, html_path=str(html_path), json_path=str(json_path))
+    with _quiet_evidently():
+        html = snapshot.get_html_str(as_iframe=False)
+    _write_utf8(html_path, html)
+    write_json(json_path, {**result.to_dict(), "evidently": raw})
+    return result
+
+
+def _write_utf8(path: Path, text: str) -> None:
+    # Like lake.write_text (temporary file, then rename), but not at the mercy of the locale's
+    # encoding: the report holds non-ASCII characters.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _plain_verdict(verdict: dict) -> dict:
+    return {
+        "method": str(verdict["method"]),
+        "score": float(verdict["score"]),
+        "threshold": float(verdict["threshold"]),
+        "drifted": bool(verdict["drifted"]),
+    }

@@ -1,0 +1,119 @@
+"""Monitoring: drift of a day's data against the champion's training sample, and the retraining decision."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ml_lifecycle.evaluation import champion_version
+from ml_lifecycle.lake import Lake, as_ds, write_json
+from ml_lifecycle.spec import PipelineSpec
+from ml_lifecycle.tracking import TrackingTarget
+from ml_lifecycle.training import REFERENCE_ARTIFACT
+
+DRIFT_JSON = "drift_metrics.json"
+DECISION_JSON = "decision.json"
+
+
+def check_partition_drift(spec: PipelineSpec, lake: Lake, ds: str, target: TrackingTarget) -> dict[str, Any]:
+    """Compare a validated partition (with its scores, when scored) to the champion's training sample."""
+    import mlflow
+    import pandas as pd
+
+    from ml_lifecycle.drift import check_drift
+    from ml_lifecycle.inference import NoChampion
+
+    ds = as_ds(ds)
+    champion = champion_version(spec, target)
+    if champion is None:
+        raise NoChampion(f"{spec.model.registered_name} has no champion: there is no reference data to compare with")
+    current = pd.read_parquet(lake.require_partition("validated", spec.name, ds) / "data.parquet")
+    predictions = lake.partition_dir("predictions", spec.name, ds)
+    score_column = None
+    if lake.is_complete(predictions):
+        scores = pd.read_parquet(predictions / "predictions.parquet", columns=[spec.id_column, "score"])
+        current = current.merge(scores, on=spec.id_column, how="left")
+        score_column = "score"
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=champion["run_id"], artifact_path=REFERENCE_ARTIFACT, dst_path=tmp
+        )
+        reference = pd.read_parquet(local)
+
+    outcome: dict[str, Any] = {}
+
+    def write(staging: Path) -> dict[str, Any]:
+        result = check_drift(spec, reference, current, out_dir=staging, score_column=score_column)
+        outcome.update(result.to_dict())
+        return {"dataset_drift": result.dataset_drift, "model_version": champion["version"]}
+
+    folder = lake.publish_report(spec.name, "drift", ds, write)
+    _log_monitoring_run(spec, target, ds, champion, outcome, folder)
+    return {
+        "ds": ds,
+        "dataset_drift": bool(outcome["dataset_drift"]),
+        "drift_share": round(float(outcome["drift_share"]), 4),
+        "drifted_columns": list(outcome["drifted_columns"]),
+        "reference_version": champion["version"],
+        "report_path": str(folder / "drift_report.html"),
+    }
+
+
+def _log_monitoring_run(
+    spec: PipelineSpec, target: TrackingTarget, ds: str, champion: dict[str, str], outcome: dict[str, Any], folder: Path
+) -> None:
+    import mlflow
+
+    experiment_id = target.experiment_id(f"{spec.name}-monitoring")
+    tags = {"pipeline": spec.name, "kind": "drift", "ds": ds, "model_version": champion["version"],
+            "model_name": spec.model.registered_name}
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"drift-{ds}", tags=tags):
+        mlflow.log_metrics({
+            "dataset_drift": float(outcome["dataset_drift"]),
+            "drift_share": float(outcome["drift_share"]),
+            "drifted_columns": float(len(outcome["drifted_columns"])),
+        })
+        mlflow.log_artifacts(str(folder), artifact_path="drift")
+
+
+def drift_history(spec: PipelineSpec, lake: Lake, *, up_to: str) -> dict[str, bool]:
+    history = {}
+    for day in lake.reports(spec.name, "drift"):
+        if day <= up_to:
+            payload = json.loads((lake.report_dir(spec.name, "drift", day) / DRIFT_JSON).read_text())
+            history[day] = bool(payload["dataset_drift"])
+    return history
+
+
+def decide_and_record_retraining(spec: PipelineSpec, lake: Lake, ds: str) -> dict[str, Any]:
+    """Apply the retraining policy for ``ds`` and keep the decision, trigger or not, with its reason."""
+    from ml_lifecycle.retraining import decide_retraining
+
+    ds = as_ds(ds)
+    earlier_requests = [
+        day for day in lake.reports(spec.name, "retraining")
+        if day < ds and _load_decision(lake, spec, day).get("retrain")
+    ]
+    trainings = [day for day in lake.partitions("training", spec.name) if day <= ds]
+    decision = decide_retraining(
+        ds=ds,
+        drift_history=drift_history(spec, lake, up_to=ds),
+        last_request_ds=earlier_requests[-1] if earlier_requests else None,
+        last_training_ds=trainings[-1] if trainings else None,
+        policy=spec.retraining,
+    )
+    record = {"ds": ds, "decided_at": datetime.now(UTC).isoformat(), **decision.to_dict()}
+    def write(staging: Path) -> dict[str, Any]:
+        write_json(staging / DECISION_JSON, record)
+        return {"retrain": record["retrain"]}
+
+    lake.publish_report(spec.name, "retraining", ds, write)
+    return record
+
+
+def _load_decision(lake: Lake, spec: PipelineSpec, day: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads((lake.report_dir(spec.name, "retraining", day) / DECISION_JSON).read_text())
+    return result

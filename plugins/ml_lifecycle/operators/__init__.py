@@ -1,0 +1,21 @@
+"""Thin Airflow operators over the plain-Python core; importing them pulls in no heavy library."""
+
+from ml_lifecycle.operators.drift import DriftCheckOperator, RetrainingPolicyOperator
+from ml_lifecycle.operators.evaluate import EvaluateModelOperator
+from ml_lifecycle.operators.ingest import IngestOperator
+from ml_lifecycle.operators.predict import BatchPredictOperator
+from ml_lifecycle.operators.promote import PromoteModelOperator
+from ml_lifecycle.operators.train import AssembleTrainingWindowOperator, TrainModelOperator
+from ml_lifecycle.operators.validate import ValidateOperator
+
+__all__ = [
+    "AssembleTrainingWindowOperator",
+    "BatchPredictOperator",
+    "DriftCheckOperator",
+    "EvaluateModelOperator",
+    "IngestOperator",
+    "PromoteModelOperator",
+    "RetrainingPolicyOperator",
+    "TrainModelOperator",
+    "ValidateOperator",
+]

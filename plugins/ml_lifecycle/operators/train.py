@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ml_lifecycle.links import MlflowLink
+from ml_lifecycle.operators.base import MLFLOW_UI_XCOM_KEY, PipelineOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class AssembleTrainingWindowOperator(PipelineOperator):
+    """Join validated features with the labels that had arrived by the training date; split by time."""
+
+    ui_color = "#ede7f6"
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from ml_lifecycle.training import assemble_window
+
+        as_of = self.resolved_date(context)
+        result = self.timed(lambda: assemble_window(self.spec, self.lake, as_of))
+        self.log.info("training window %s as of %s: %s rows train, %s holdout, partitions %s..%s",
+                      self.pipeline, as_of, result["train_rows"], result["holdout_rows"],
+                      result["partitions"][0], result["partitions"][-1])
+        return result
+
+
+class TrainModelOperator(PipelineOperator):
+    """Fit the spec's scikit-learn Pipeline, log it to MLflow with lineage and register a version."""
+
+    template_fields: Sequence[str] = (*PipelineOperator.template_fields, "window")
+    ui_color = "#d1c4e9"
+    operator_extra_links = (MlflowLink(),)
+
+    def __init__(self, *, window: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.window = window
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from ml_lifecycle.training import train_and_register
+
+        lineage = self.lineage(context)
+        result = self.timed(lambda: train_and_register(self.spec, self.window, self.tracking, lineage))
+        url = self.tracking.run_url(result["experiment_id"], result["run_id"])
+        if url:
+            context["ti"].xcom_push(key=MLFLOW_UI_XCOM_KEY, value=url)
+        self.log.info("registered %s version %s (run %s)", result["model_name"], result["version"], result["run_id"])
+        return result

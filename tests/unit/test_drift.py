@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml_lifecycle.drift import HTML_REPORT_NAME, JSON_METRICS_NAME, DriftResult, check_drift
+from ml_lifecycle.spec import PipelineSpec
+
+NUMERIC = ["tenure", "monthly_charges", "total_charges"]
+BINARY = ["senior_citizen", "paperless_billing"]
+CATEGORICAL = ["contract", "payment_method"]
+CONTRACTS = ["Month-to-month", "One year", "Two year"]
+PAYMENTS = ["Electronic check", "Mailed check", "Bank transfer", "Credit card"]
+
+
+def make_spec(**drift: object) -> PipelineSpec:
+    return PipelineSpec.model_validate(
+        {
+            "name": "churn",
+            "id_column": "customer_id",
+            "event_date_column": "event_date",
+            "target": {"column": "churn", "positive_class": "Yes"},
+            "features": {"numeric": NUMERIC, "binary": BINARY, "categorical": CATEGORICAL},
+            "model": {"registered_name": "churn_classifier"},
+            "drift": {"drift_share": 0.3, **drift},
+            "expectations": "expectations/churn.json",
+        }
+    )
+
+
+def churn_frame(rows: int, seed: int, *, shifted: bool = False) -> pd.DataFrame:
+    """Telco-like rows; ``shifted`` raises charges by half and moves customers to long contracts."""
+    rng = np.random.default_rng(seed)
+    tenure = rng.integers(0, 73, rows)
+    monthly_charges = rng.normal(65.0, 20.0, rows).clip(18.0, 120.0) * (1.5 if shifted else 1.0)
+    contract_mix = [0.2, 0.3, 0.5] if shifted else [0.55, 0.25, 0.2]
+    payment_mix = [0.1, 0.2, 0.35, 0.35] if shifted else [0.35, 0.25, 0.2, 0.2]
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{seed}-{i:05d}" for i in range(rows)],
+            "event_date": "2024-03-01",
+            "tenure": tenure,
+            "monthly_charges": monthly_charges,
+            "total_charges": monthly_charges * np.maximum(tenure, 1),
+            "senior_citizen": rng.binomial(1, 0.16, rows),
+            "paperless_billing": rng.binomial(1, 0.6, rows),
+            "contract": rng.choice(CONTRACTS, rows, p=contract_mix),
+            "payment_method": rng.choice(PAYMENTS, rows, p=payment_mix),
+            "score": rng.beta(2.0, 5.0, rows),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def reference() -> pd.DataFrame:
+    return churn_frame(600, seed=1)
+
+
+@pytest.fixture(scope="module")
+def same_distribution(reference: pd.DataFrame) -> DriftResult:
+    return check_drift(make_spec(), reference, churn_frame(400, seed=2))
+
+
+@pytest.fixture(scope="module")
+def shifted(reference: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> DriftResult:
+    out_dir = tmp_path_factory.mktemp("drift")
+    return check_drift(make_spec(), reference, churn_frame(400, seed=3, shifted=True), out_dir=out_dir)
+
+
+def test_same_distribution_has_no_dataset_drift(same_distribution: DriftResult) -> None:
+    assert same_distribution.dataset_drift is False
+    assert same_distribution.drift_share < 0.3
+    assert same_distribution.reference_rows == 600
+    assert same_distribution.current_rows == 400
+
+
+def test_shifted_columns_drift_and_make_the_dataset_drift(shifted: DriftResult) -> None:
+    assert shifted.dataset_drift is True
+    assert {"monthly_charges", "total_charges", "contract", "payment_method"} <= set(shifted.drifted_columns)
+    assert not shifted.columns["tenure"]["drifted"]
+    assert not shifted.columns["senior_citizen"]["drifted"]
+    assert shifted.drift_share == pytest.approx(len(shifted.drifted_columns) / len(shifted.columns))
+
+
+def test_every_feature_is_tested_and_the_id_column_never(shifted: DriftResult) -> None:
+    assert list(shifted.columns) == NUMERIC + BINARY + CATEGORICAL
+    assert "customer_id" not in json.dumps(shifted.to_dict())
+    assert shifted.json_path is not None
+    assert "customer_id" not in Path(shifted.json_path).read_text()
+
+
+def test_small_reference_uses_p_value_tests_at_their_default_threshold(shifted: DriftResult) -> None:
+    methods = {column: verdict["method"] for column, verdict in shifted.columns.items()}
+    assert methods["tenure"] == "K-S p_value"
+    assert methods["senior_citizen"] == "Z-test p_value"  # a binary flag is tested as a category
+    assert methods["contract"] == "chi-square p_value"
+    assert {verdict["threshold"] for verdict in shifted.columns.values()} == {0.05}
+
+
+def test_large_reference_with_configured_threshold_uses_distances() -> None:
+    spec = make_spec(feature_threshold=0.1)
+    result = check_drift(spec, churn_frame(1500, seed=4), churn_frame(500, seed=5, shifted=True))
+    assert result.columns["monthly_charges"]["method"] == "Wasserstein distance (normed)"
+    assert result.columns["contract"]["method"] == "Jensen-Shannon distance"
+    assert {verdict["threshold"] for verdict in result.columns.values()} == {0.1}
+    assert result.columns["monthly_charges"]["drifted"]
+    assert not result.columns["tenure"]["drifted"]
+
+
+def test_verdicts_follow_the_direction_of_each_method(shifted: DriftResult) -> None:
+    # Evidently's verdicts, checked against the rule they must follow: p-values drift below the
+    # threshold, distances at or above it.
+    for column, verdict in shifted.columns.items():
+        if "p_value" in verdict["method"]:
+            assert verdict["drifted"] == (verdict["score"] < verdict["threshold"]), column
+        else:
+            assert verdict["drifted"] == (verdict["score"] >= verdict["threshold"]), column
+
+
+def test_drift_columns_from_the_spec_limit_what_is_tested(reference: pd.DataFrame) -> None:
+    spec = make_spec(columns=["tenure", "contract"])
+    result = check_drift(spec, reference, churn_frame(400, seed=3, shifted=True))
+    assert list(result.columns) == ["tenure", "contract"]
+    assert result.drifted_columns == ["contract"]
+    assert result.drift_share == pytest.approx(0.5)
+    assert result.dataset_drift is True
+
+
+def test_score_drift_is_reported_apart_from_feature_drift(reference: pd.DataFrame) -> None:
+    current = churn_frame(400, seed=2)
+    current["score"] = current["score"] ** 0.3  # the model suddenly scores everyone higher
+    result = check_drift(make_spec(), reference, current, score_column="score")
+    assert result.score_drift is not None
+    assert result.score_drift["drifted"] is True
+    assert result.score_drift["method"] == "K-S p_value"
+    assert "score" not in result.columns
+    assert result.dataset_drift is False
+
+
+def test_missing_score_column_skips_prediction_drift(reference: pd.DataFrame) -> None:
+    current = churn_frame(400, seed=2).drop(columns=["score"])
+    result = check_drift(make_spec(), reference, current, score_column="score")
+    assert result.score_drift is None
+
+
+def test_to_dict_holds_only_plain_python_values(shifted: DriftResult) -> None:
+    as_dict = shifted.to_dict()
+    assert json.loads(json.dumps(as_dict)) == as_dict
+    for verdict in as_dict["columns"].values():
+        assert type(verdict["score"]) is float and math.isfinite(verdict["score"])
+        assert type(verdict["threshold"]) is float
+        assert type(verdict["drifted"]) is bool
+    assert type(as_dict["drift_share"]) is float
+    assert type(as_dict["dataset_drift"]) is bool
+
+
+def test_reports_are_written_to_out_dir(shifted: DriftResult) -> None:
+    assert shifted.html_path is not None and shifted.json_path is not None
+    html_path, json_path = Path(shifted.html_path), Path(shifted.json_path)
+    assert html_path.name == HTML_REPORT_NAME and json_path.name == JSON_METRICS_NAME
+    assert html_path.stat().st_size > 10_000
+    assert "<html" in html_path.read_text(encoding="utf-8").lower()
+    written = json.loads(json_path.read_text())
+    assert written["dataset_drift"] is True
+    assert written["drifted_columns"] == shifted.drifted_columns
+    assert written["html_path"] == shifted.html_path
+    assert {"metrics", "tests"} <= set(written["evidently"])
+    assert not [p.name for p in json_path.parent.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_without_out_dir_nothing_is_written(same_distribution: DriftResult) -> None:
+    assert same_distribution.html_path is None
+    assert same_distribution.json_path is None
+
+
+def test_string_columns_with_values_seen_on_one_side_only(reference: pd.DataFrame) -> None:
+    current = churn_frame(400, seed=2)
+    current.loc[current.index[:150], "payment_method"] = "Crypto"  # a category the reference never had
+    result = check_drift(make_spec(), reference, current)
+    assert result.columns["payment_method"]["drifted"]
+    assert not result.columns["contract"]["drifted"]
+
+
+def test_missing_drift_column_is_named_with_its_frame(reference: pd.DataFrame) -> None:
+    current = churn_frame(100, seed=2).drop(columns=["contract", "tenure"])
+    with pytest.raises(ValueError, match=r"missing from the current frame: \['tenure', 'contract'\]"):
+        check_drift(make_spec(), reference, current)
+    with pytest.raises(ValueError, match=r"missing from the reference frame: \['tenure', 'contract'\]"):
+        check_drift(make_spec(), current, reference)
+
+
+def test_empty_current_frame_is_refused(reference: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match="current frame, but it is empty"):
+        check_drift(make_spec(), reference, reference.iloc[0:0])
+
+
+def test_non_numeric_values_in_a_numeric_column_are_refused(reference: pd.DataFrame) -> None:
+    current = churn_frame(100, seed=2)
+    current["total_charges"] = current["total_charges"].astype(str)
+    current.loc[current.index[0], "total_charges"] = " "  # the telco file's blank total for new customers
+    with pytest.raises(ValueError, match="'total_charges' in the current frame is not numeric"):
+        check_drift(make_spec(), reference, current)
