@@ -29,7 +29,7 @@ demo: install
 	$(RUN) ml-lifecycle demo $(ARGS)
 
 lint: install
-	$(RUN) ruff check plugins dags tests benchmarks
+	$(RUN) ruff check plugins dags tests
 
 typecheck: install
 	$(RUN) mypy plugins dags

@@ -99,7 +99,11 @@ def _ingest_features(spec: PipelineSpec, lake: Lake, ds: str, source: Path) -> d
     def write(staging: Path) -> dict[str, Any]:
         for old in versions:
             _link_or_copy(previous_dir / old["file"], staging / old["file"])
-        shutil.copyfile(source, staging / str(entry["file"]))
+        target = staging / str(entry["file"])
+        # A re-delivered older content already sits here as a hard link to the published file: copying
+        # onto it would truncate and rewrite the live raw file in place. Replace the link instead.
+        target.unlink(missing_ok=True)
+        shutil.copyfile(source, target)
         return {"current": entry, "versions": [*versions, entry]}
 
     final = lake.publish_partition("raw", spec.name, ds, write)

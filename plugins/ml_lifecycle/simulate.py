@@ -131,6 +131,9 @@ def _land(spec: PipelineSpec, lake: Lake, ds: str, features: pd.DataFrame, label
     _write_table(spec, features, folder / spec.source.features_file)
     if labels:
         _write_table(spec, pd.concat(labels, ignore_index=True), folder / spec.source.labels_file)
+    else:
+        # A re-landed day that gets no labels now must not keep the labels of an earlier replay.
+        (folder / spec.source.labels_file).unlink(missing_ok=True)
     write_json(folder / SUCCESS_MARKER, {"source": "simulator", "ds": ds})
     return folder
 
