@@ -90,11 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "airflow-ui":
         _ensure_airflow_db()
         print(f"Airflow UI: http://localhost:{args.port} (every local user is admin in the embedded default)")
-        os.execvp("airflow", ["airflow", "api-server", "--port", str(args.port)])
+        os.execv(sys.executable, [sys.executable, "-m", "airflow", "api-server", "--host", "127.0.0.1", "--port", str(args.port)])
     if args.command == "mlflow-ui":
         home = Path(env["ML_LIFECYCLE_LOCAL_HOME"])
         print(f"MLflow UI: http://localhost:{args.port}")
-        os.execvp("mlflow", ["mlflow", "ui", "--backend-store-uri", env["MLFLOW_TRACKING_URI"],
+        os.execv(sys.executable, [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", env["MLFLOW_TRACKING_URI"],
                              "--default-artifact-root", (home / "mlflow" / "artifacts").as_uri(),
                              "--host", "127.0.0.1", "--port", str(args.port)])
     return 2
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 def _ensure_airflow_db() -> None:
     import subprocess
 
-    subprocess.run(["airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
 
 
 if __name__ == "__main__":
