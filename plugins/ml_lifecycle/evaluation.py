@@ -72,7 +72,9 @@ def evaluate_candidate(
     champion = champion_version(spec, target)
     champion_metrics = None
     if champion is not None and champion["version"] != str(candidate_version):
-        champion_model = mlflow.sklearn.load_model(f"models:/{name}@champion")
+        # Load the version resolved above, not the alias again: if ``champion`` moved in between, the
+        # metrics would belong to another model than the reported champion_version.
+        champion_model = mlflow.sklearn.load_model(f"models:/{name}/{champion['version']}")
         champion_metrics = classification_metrics(
             labels, champion_model.predict_proba(features)[:, 1], spec.decision_threshold
         )

@@ -171,7 +171,8 @@ def test_holdout_is_the_most_recent_days_strictly_after_train(
 
 def test_window_days_limit_how_far_back_features_are_read(spec: PipelineSpec, lake: Lake, tmp_path: Path) -> None:
     narrow = with_changes(spec, training={"window_days": 6, "min_rows": 100})
-    window = assemble_window(narrow, copy_of(lake, tmp_path / "lake"), ds_of(DAYS))  # days 5..10; labels up to day 7
+    # Days 5..10 are in the window; labels have arrived up to day 7.
+    window = assemble_window(narrow, copy_of(lake, tmp_path / "lake"), ds_of(DAYS))
     assert window["partitions"] == [ds_of(5), ds_of(6), ds_of(7)]
 
 
