@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ml_lifecycle.lake import write_json
+from ml_lifecycle.lake import publish_folder, write_json
 from ml_lifecycle.spec import PipelineSpec
 from ml_lifecycle.tracking import TrackingTarget
 from ml_lifecycle.training import LABEL, model_input
@@ -98,7 +98,12 @@ def evaluate_candidate(
         "load_and_score_seconds": round(score_seconds, 3),
     }
     if report_dir is not None:
-        write_json(report_dir / "evaluation.json", result)
+        publish_folder(report_dir, lambda staging: _write_report(staging, result))
         client.log_artifact(run_id, str(report_dir / "evaluation.json"), artifact_path="evaluation")
         result["report_path"] = str(report_dir / "evaluation.json")
     return result
+
+
+def _write_report(staging: Path, result: dict[str, Any]) -> dict[str, Any]:
+    write_json(staging / "evaluation.json", result)
+    return {"candidate_version": result["candidate_version"], "champion_version": result["champion_version"]}

@@ -53,13 +53,16 @@ def score_partition(spec: PipelineSpec, lake: Lake, ds: str, target: TrackingTar
                         "model_version": pa.array([version] * len(frame)),
                         "model_run_id": pa.array([champion["run_id"]] * len(frame)),
                         "scored_at": pa.array([scored_at] * len(frame), pa.timestamp("us", tz="UTC")),
-                    }
+                    },
+                    schema=prediction_schema(spec),
                 )
                 if writer is None:
                     writer = pq.ParquetWriter(staging / "predictions.parquet", table.schema)
                 writer.write_table(table)
                 rows += len(frame)
                 positives += int(decisions.sum())
+            if writer is None:  # an empty partition still gets an (empty) predictions file
+                writer = pq.ParquetWriter(staging / "predictions.parquet", prediction_schema(spec))
         finally:
             if writer is not None:
                 writer.close()
@@ -76,3 +79,18 @@ def score_partition(spec: PipelineSpec, lake: Lake, ds: str, target: TrackingTar
         "model_run_id": champion["run_id"],
         "predictions_path": str(final / "predictions.parquet"),
     }
+
+
+def prediction_schema(spec: PipelineSpec) -> Any:
+    import pyarrow as pa
+
+    return pa.schema([
+        (spec.id_column, pa.string()),
+        (spec.event_date_column, pa.string()),
+        ("score", pa.float64()),
+        ("decision", pa.bool_()),
+        ("model_name", pa.string()),
+        ("model_version", pa.string()),
+        ("model_run_id", pa.string()),
+        ("scored_at", pa.timestamp("us", tz="UTC")),
+    ])

@@ -48,6 +48,10 @@ def read_table(spec: PipelineSpec, path: Path) -> pd.DataFrame:
     if spec.source.format == "parquet":
         frame = pd.read_parquet(path)
         frame[spec.id_column] = frame[spec.id_column].astype(str)
+        if spec.event_date_column in frame.columns:
+            # dates typed as dates in a Parquet source must still join with the text dates elsewhere
+            dates = frame[spec.event_date_column]
+            frame[spec.event_date_column] = pd.to_datetime(dates).dt.strftime("%Y-%m-%d").where(dates.notna())
         return frame
     return pd.read_csv(
         path,

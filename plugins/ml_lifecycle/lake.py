@@ -90,13 +90,13 @@ class Lake:
         ``write`` fills a fresh temporary folder and may return metadata for the ``_SUCCESS`` marker.
         If it raises, the temporary folder is removed and the previous partition stays as it was.
         """
-        return self._publish(self.partition_dir(zone, pipeline, ds), write)
+        return publish_folder(self.partition_dir(zone, pipeline, ds), write)
 
     def publish_report(
         self, pipeline: str, kind: str, ds: str | date, write: Callable[[Path], dict[str, Any] | None]
     ) -> Path:
         """Like :meth:`publish_partition`, for ``reports/<pipeline>/<kind>/ds=<ds>/``."""
-        return self._publish(self.report_dir(pipeline, kind, ds), write)
+        return publish_folder(self.report_dir(pipeline, kind, ds), write)
 
     def reports(self, pipeline: str, kind: str) -> list[str]:
         """Dates of the complete reports of a kind, oldest first."""
@@ -105,13 +105,14 @@ class Lake:
             return []
         return sorted(p.name[3:] for p in base.iterdir() if p.name.startswith("ds=") and self.is_complete(p))
 
-    @staticmethod
-    def _publish(final: Path, write: Callable[[Path], dict[str, Any] | None]) -> Path:
-        with _staging_dir(final) as staging:
-            metadata = write(staging) or {}
-            write_json(staging / SUCCESS_MARKER, metadata)
-            _swap_into_place(staging, final)
-        return final
+
+def publish_folder(final: Path, write: Callable[[Path], dict[str, Any] | None]) -> Path:
+    """Fill a staging folder through ``write`` and swap it into ``final`` with a ``_SUCCESS`` marker."""
+    with _staging_dir(final) as staging:
+        metadata = write(staging) or {}
+        write_json(staging / SUCCESS_MARKER, metadata)
+        _swap_into_place(staging, final)
+    return final
 
 
 def write_json(path: Path, payload: Any) -> Path:

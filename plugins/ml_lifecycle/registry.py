@@ -18,6 +18,10 @@ Decision = Literal["PROMOTE", "HOLD", "REJECT"]
 LOWER_IS_BETTER = {"log_loss", "brier"}
 
 
+class ChampionMoved(RuntimeError):
+    """The champion changed between evaluation and promotion: the verdict compared the wrong model."""
+
+
 @dataclass(frozen=True)
 class Verdict:
     decision: Decision
@@ -52,7 +56,7 @@ def judge(spec: PipelineSpec, evaluation: dict[str, Any], *, smoke_test_passed: 
         reasons.append(f"no champion yet: the first model is judged on the floors only ({primary} {candidate[primary]:.4f})")
     else:
         delta = candidate[primary] - champion[primary]
-        ok = delta >= -gate.max_regression
+        ok = delta >= -gate.max_regression - 1e-9  # a drop of exactly the tolerance is allowed
         checks["no_regression"] = ok
         reasons.append(
             f"{primary} {candidate[primary]:.4f} vs champion v{evaluation['champion_version']} "
@@ -100,6 +104,14 @@ def apply_verdict(
     client.set_model_version_tag(name, version, "gate.judged_at", now)
     previous = verdict.champion_version
     if verdict.decision == "PROMOTE":
+        from ml_lifecycle.evaluation import champion_version
+
+        current = champion_version(spec, target)
+        if (current["version"] if current else None) != previous:
+            raise ChampionMoved(
+                f"{name}: champion is v{current['version'] if current else 'none'} now but the candidate was "
+                f"judged against v{previous or 'none'}; re-run the evaluation"
+            )
         client.set_registered_model_alias(name, "champion", version)
         client.set_model_version_tag(name, version, "champion.since", now)
         client.set_model_version_tag(name, version, "champion.promoted_by", actor)

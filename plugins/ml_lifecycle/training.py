@@ -208,7 +208,8 @@ def train_and_register(
                            "window_days": spec.training.window_days, **spec.model.params})
         mlflow.log_metrics({"train_rows": float(len(train)), "train_positive_rate": float(train[LABEL].mean())})
         example = features.head(5)
-        signature = infer_signature(example, pipeline.predict_proba(example)[:, 1])
+        # The pyfunc serves predict_proba, so the signature describes both class probabilities.
+        signature = infer_signature(example, pipeline.predict_proba(example))
         info = mlflow.sklearn.log_model(
             pipeline,
             name="model",
@@ -217,6 +218,9 @@ def train_and_register(
             registered_model_name=spec.model.registered_name,
             pyfunc_predict_fn="predict_proba",
             skops_trusted_types=SKOPS_TRUSTED,
+            # Explicit, so MLflow neither re-loads the model in a subprocess to guess them (~6 s) nor
+            # exports the whole project lock (Airflow, GX, Evidently) as the model's requirements.
+            pip_requirements=serving_requirements(),
         )
         reference = train[[spec.id_column, *spec.feature_columns]].assign(score=train_scores)
         if len(reference) > REFERENCE_MAX_ROWS:
@@ -261,7 +265,31 @@ def library_versions() -> dict[str, str]:
     libs = {"sklearn": "scikit-learn", "mlflow": "mlflow", "pandas": "pandas", "airflow": "apache-airflow"}
     tags = {f"lib.{short}": version(dist) for short, dist in libs.items()}
     tags["lib.python"] = platform.python_version()
+    tags["code_version"] = code_version()
     return tags
+
+
+def serving_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{dist}=={version(dist)}" for dist in ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "pyarrow")]
+
+
+def code_version() -> str:
+    """The checkout's git commit (``+dirty`` with local changes), else the package version."""
+    import subprocess
+
+    from ml_lifecycle import __version__
+    from ml_lifecycle.settings import project_root
+
+    try:
+        commit = subprocess.run(["git", "-C", str(project_root()), "rev-parse", "HEAD"],
+                                capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(project_root()), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return f"ml-lifecycle {__version__}"
+    return f"{commit}{'+dirty' if dirty else ''}"
 
 
 def smoke_sample(spec: PipelineSpec, holdout_path: str, rows: int = 50) -> pd.DataFrame:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -33,18 +32,6 @@ def ds_of(day_number: int) -> str:
 
 
 SCORED_DS = ds_of(DAYS)  # a day the model never saw: its labels have not arrived
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _no_requirement_inference() -> Iterator[None]:
-    """``log_model`` infers pip requirements by loading the model in a subprocess: ~6 s per model, which
-    these tests do not exercise. Use MLflow's own fallback list (mlflow, scikit-learn, skops) instead."""
-    import mlflow.models
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(mlflow.models, "infer_pip_requirements",
-                      lambda *args, fallback=None, **kwargs: list(fallback or []))
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ import pytest
 from ml_lifecycle.evaluation import evaluate_candidate
 from ml_lifecycle.ingest import ingest_landing, read_raw_features
 from ml_lifecycle.lake import Lake
-from ml_lifecycle.registry import Verdict, apply_verdict, judge, smoke_test
+from ml_lifecycle.registry import ChampionMoved, Verdict, apply_verdict, judge, smoke_test
 from ml_lifecycle.simulate import simulate
 from ml_lifecycle.spec import PipelineSpec, load_spec
 from ml_lifecycle.tracking import TrackingTarget
@@ -124,18 +124,6 @@ def test_the_tolerance_comes_from_the_spec(spec: PipelineSpec) -> None:
 
 
 @pytest.fixture(scope="module")
-def _no_requirement_inference() -> Iterator[None]:
-    """``log_model`` infers pip requirements by loading the model in a subprocess: ~6 s per model, which
-    these tests do not exercise. Use MLflow's own fallback list (mlflow, scikit-learn, skops) instead."""
-    import mlflow.models
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(mlflow.models, "infer_pip_requirements",
-                      lambda *args, fallback=None, **kwargs: list(fallback or []))
-        yield
-
-
-@pytest.fixture(scope="module")
 def lake(spec: PipelineSpec, tmp_path_factory: pytest.TempPathFactory) -> Lake:
     lake = Lake(tmp_path_factory.mktemp("lake"))
     for day in simulate(spec, lake, start=START, days=DAYS, label_delay_days=2, seed=5):
@@ -188,7 +176,7 @@ LINEAGE = {
 
 @pytest.fixture(scope="module")
 def history(spec: PipelineSpec, window: dict[str, Any], target: TrackingTarget,
-            tmp_path_factory: pytest.TempPathFactory, _no_requirement_inference: None) -> dict[str, Step]:
+            tmp_path_factory: pytest.TempPathFactory) -> dict[str, Step]:
     """v1 a deliberately weak model (first: promoted on floors), v2 the spec's model (better: promoted),
     v3 trained on shuffled labels (refused), then v1 judged again against v2 with a lenient tolerance (held)."""
     client = target.activate()
@@ -365,3 +353,24 @@ def test_smoke_test_fails_for_a_version_that_cannot_be_loaded(
     ok, reason = smoke_test(spec, target, "99", smoke_sample(spec, window["holdout_path"]))
     assert ok is False
     assert reason
+
+
+def test_a_promotion_judged_against_a_champion_that_has_since_moved_is_refused(
+    spec: PipelineSpec, target: TrackingTarget, history: dict[str, Step]
+) -> None:
+    from ml_lifecycle.registry import Verdict
+
+    client = target.activate()
+    name = spec.model.registered_name
+    before = str(client.get_model_version_by_alias(name, "champion").version)
+    # Judged against v1, but the champion is v2 now (it moved while this candidate was evaluated).
+    stale = Verdict("PROMOTE", ["better"], candidate_version="3", champion_version="1")
+    with pytest.raises(ChampionMoved, match="judged against v1"):
+        apply_verdict(spec, target, stale, actor="unit-test", lineage={})
+    assert str(client.get_model_version_by_alias(name, "champion").version) == before == "2"
+
+
+def test_the_evaluation_report_is_a_complete_report_folder(history: dict[str, Step]) -> None:
+    report = Path(history["strong"].evaluation["report_path"])
+    assert (report.parent / "_SUCCESS").is_file()
+    assert json.loads(report.read_text())["candidate_version"] == history["strong"].trained["version"]
