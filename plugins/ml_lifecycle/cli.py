@@ -45,6 +45,26 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--drift-start-day", type=int, default=None)
     sim.add_argument("--seed", type=int, default=7)
 
+    check = sub.add_parser("validate-spec", help="check pipeline specs, their suites and (optionally) sample data")
+    check.add_argument("specs", nargs="*", help="pipeline names or YAML paths (default: every include/pipelines/*.yaml)")
+    check.add_argument("--data", type=Path, help="a CSV or Parquet sample to check the spec's columns against "
+                       "(default: the spec's simulation dataset, if any)")
+    sub.add_parser("spec-schema", help="print the JSON schema of pipeline specs")
+
+    lineage = sub.add_parser("lineage", help="print a model version's lineage (default: the champion)")
+    lineage.add_argument("--pipeline", default="churn")
+    lineage.add_argument("--version", default=None, help="model version number (default: the champion)")
+    lineage.add_argument("--json", action="store_true", help="print JSON instead of text")
+    rollback = sub.add_parser("rollback", help="move the champion alias back (or to --version), with a reason")
+    rollback.add_argument("--pipeline", default="churn")
+    rollback.add_argument("--version", default=None, help="version to make champion (default: the previous champion)")
+    rollback.add_argument("--reason", required=True, help="why (at least 10 characters); recorded in the alias history")
+
+    profile = sub.add_parser("profile-suite", help="draft an expectation suite from a validated (or raw) partition")
+    profile.add_argument("--pipeline", default="churn")
+    profile.add_argument("--ds", type=_date, required=True)
+    profile.add_argument("--out", type=Path, default=None, help="default: include/expectations/<pipeline>.draft.json")
+
     sub.add_parser("env", help="print the embedded default's environment as shell exports")
     ui = sub.add_parser("airflow-ui", help="serve the Airflow UI on the embedded default's metadata DB")
     ui.add_argument("--port", type=int, default=8080)
@@ -59,7 +79,27 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in embedded_environment().items():
             print(f"export {key}={shlex.quote(value)}")
         return 0
+    if args.command == "validate-spec":
+        from ml_lifecycle.spec_check import validate_specs
+
+        return validate_specs(args.specs, data=args.data)
+    if args.command == "spec-schema":
+        import json
+
+        from ml_lifecycle.spec import spec_json_schema
+
+        print(json.dumps(spec_json_schema(), indent=2))
+        return 0
     env = apply_embedded_environment()
+    if args.command == "profile-suite":
+        from ml_lifecycle.lake import Lake
+        from ml_lifecycle.spec import load_spec
+        from ml_lifecycle.validation import profile_partition
+
+        profiled = profile_partition(load_spec(args.pipeline), Lake(), args.ds.isoformat(), out=args.out)
+        print(f"draft suite from {profiled['zone']} ds={args.ds} ({profiled['rows']} rows, "
+              f"{profiled['expectations']} expectations): {profiled['path']}")
+        return 0
     if args.command == "demo":
         from ml_lifecycle.demo import DemoPlan, run_demo
 
@@ -74,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
             reset_state=not args.keep_state,
         )
         return run_demo(plan)
+    if args.command in ("lineage", "rollback"):
+        return _registry_command(args)
     if args.command == "simulate":
         from ml_lifecycle.lake import Lake
         from ml_lifecycle.simulate import simulate
@@ -98,6 +140,36 @@ def main(argv: list[str] | None = None) -> int:
                              "--default-artifact-root", (home / "mlflow" / "artifacts").as_uri(),
                              "--host", "127.0.0.1", "--port", str(args.port)])
     return 2
+
+
+def _registry_command(args: argparse.Namespace) -> int:
+    import getpass
+    import json
+
+    from ml_lifecycle.spec import load_spec
+    from ml_lifecycle.tracking import TrackingTarget
+
+    spec, target = load_spec(args.pipeline), TrackingTarget.from_env()
+    if args.command == "lineage":
+        from ml_lifecycle.lineage import LineageError, format_lineage, version_lineage
+
+        try:
+            found = version_lineage(spec, target, args.version)
+        except LineageError as exc:
+            print(f"ml-lifecycle lineage: {exc}", file=sys.stderr)
+            return 1
+        print(json.dumps(found, indent=2) if args.json else format_lineage(found))
+        return 0
+    from ml_lifecycle.registry import RegistryError, rollback
+
+    try:
+        result = rollback(spec, target, version=args.version, reason=args.reason, actor=f"cli:{getpass.getuser()}")
+    except RegistryError as exc:
+        print(f"ml-lifecycle rollback: refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"{result['action']}: champion v{result['previous_champion']} -> v{result['champion_version']} "
+          f"at {result['at']} ({result['reason']})")
+    return 0
 
 
 def _ensure_airflow_db() -> None:

@@ -21,7 +21,7 @@ from typing import Any
 from ml_lifecycle.settings import lake_root
 
 SUCCESS_MARKER = "_SUCCESS"
-ZONES = ("raw", "quarantine", "validated", "labels", "predictions", "reports", "training")
+ZONES = ("raw", "quarantine", "validated", "labels", "predictions", "shadow", "reports", "training")
 
 
 class PartitionNotFound(FileNotFoundError):

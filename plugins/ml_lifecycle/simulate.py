@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ml_lifecycle.lake import SUCCESS_MARKER, Lake, write_json
-from ml_lifecycle.spec import PipelineSpec
+from ml_lifecycle.spec import PipelineSpec, SpecError, problems_with_data, spec_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,9 +43,10 @@ def load_source_table(spec: PipelineSpec) -> pd.DataFrame:
     else:
         ids = range(1, len(table) + 1)
     table.insert(0, spec.id_column, [f"{sim.id_prefix}{int(i):05d}" for i in ids])
-    missing = sorted(set(spec.feature_columns + [spec.target.column]) - set(table.columns))
-    if missing:
-        raise ValueError(f"{sim.dataset} lacks columns the spec needs: {missing}")
+    problems = problems_with_data(spec, list(table.columns), table[spec.target.column].dropna().unique().tolist()
+                                  if spec.target.column in table.columns else None)
+    if problems:
+        raise SpecError(f"{spec_path(spec.name)} does not fit {sim.dataset}: " + "; ".join(problems))
     return table
 
 

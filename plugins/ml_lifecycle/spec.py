@@ -30,8 +30,24 @@ class SourceSpec(_Strict):
     format: Literal["csv", "parquet"] = "csv"
     delimiter: str = ","
     encoding: str = "utf-8"
+    date_format: str = "%Y-%m-%d"  # how the source writes event dates; normalised to ISO on read
     features_file: str = "features.csv"
     labels_file: str = "labels.csv"
+
+
+class ValidationSpec(_Strict):
+    """What happens to a batch that fails the suite, and the row-count check against recent days."""
+
+    # quarantine_batch: any failed error-severity expectation quarantines the whole batch.
+    # drop_invalid_rows: rows failing row-level expectations are quarantined and the rest passes, unless
+    # they are more than max_invalid_fraction of the batch or a batch-level expectation fails.
+    policy: Literal["quarantine_batch", "drop_invalid_rows"] = "quarantine_batch"
+    max_invalid_fraction: float = Field(default=0.05, ge=0.0, le=1.0)
+    row_count_window: int = Field(default=7, ge=1)  # recent validated partitions to compare with
+    row_count_min_history: int = Field(default=3, ge=1)  # fewer than this: the relative check is skipped
+    row_count_min_ratio: float = Field(default=0.2, gt=0.0)
+    row_count_max_ratio: float = Field(default=5.0, gt=0.0)
+    row_count_severity: Literal["error", "warn"] = "error"
 
 
 class TargetSpec(_Strict):
@@ -79,9 +95,22 @@ MetricName = Literal["roc_auc", "pr_auc", "f1", "log_loss", "brier"]
 
 
 class GateSpec(_Strict):
+    """The promotion policy (see registry.judge): floors, a CI-judged drop budget, slices, budgets."""
+
     primary_metric: Literal["roc_auc", "pr_auc", "f1"] = "roc_auc"
     floors: dict[MetricName, float] = Field(default_factory=dict)
+    # Largest drop of the primary metric allowed against the champion: REJECT when the paired-bootstrap
+    # confidence interval of (challenger - champion) lies entirely below -max_regression.
     max_regression: float = Field(default=0.0, ge=0.0, le=1.0)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
+    bootstrap_resamples: int = Field(default=1000, ge=100, le=20000)
+    require_credible_improvement: bool = False  # PROMOTE only when the CI's lower bound is above 0
+    # The same rule per slice value (spec.slices) with at least slice_min_rows holdout rows.
+    slice_max_regression: float | None = Field(default=None, ge=0.0, le=1.0)
+    slice_min_rows: int = Field(default=100, ge=10)
+    max_latency_ms_10k: float | None = Field(default=None, gt=0.0)  # predict 10k rows, loaded from the registry
+    max_model_bytes: int | None = Field(default=None, gt=0)  # size of the logged model artifact
+    first_model: Literal["floors", "hold"] = "floors"  # no champion yet: promote on floors, or hold
 
     @field_validator("floors")
     @classmethod
@@ -94,13 +123,83 @@ class GateSpec(_Strict):
 
 class DriftSpec(_Strict):
     feature_threshold: float | None = Field(default=None, gt=0.0)
+    # Evidently's threshold for single columns (DataDriftPreset(per_column_threshold=...)); overrides
+    # feature_threshold for those columns. Its meaning follows the method: p-value or distance.
+    per_column_threshold: dict[str, float] = Field(default_factory=dict)
     drift_share: float = Field(default=0.5, gt=0.0, le=1.0)
     columns: list[str] | None = None
+    psi_bins: int = Field(default=10, ge=2, le=100)  # reference-quantile bins of the PSI of numeric columns
+    psi_threshold: float = Field(default=0.2, gt=0.0)  # PSI at or above it is flagged (reported, not the verdict)
+
+    @field_validator("per_column_threshold")
+    @classmethod
+    def _positive_thresholds(cls, thresholds: dict[str, float]) -> dict[str, float]:
+        bad = sorted(column for column, value in thresholds.items() if not value > 0.0)
+        if bad:
+            raise ValueError(f"thresholds must be positive: {bad}")
+        return thresholds
+
+
+PerformanceMetric = Literal["roc_auc", "pr_auc", "f1"]
 
 
 class RetrainingSpec(_Strict):
-    persistence_days: int = Field(default=2, ge=1)
-    cooldown_days: int = Field(default=7, ge=0)
+    """When drift or realized performance turns into a retraining request (see retraining.py)."""
+
+    drift_days_required: int = Field(default=2, ge=1)  # N: drifted days among ...
+    drift_window_days: int = Field(default=2, ge=1)  # ... the last M calendar days (ds included)
+    cooldown_days: int = Field(default=7, ge=0)  # no request within this many days of the last request
+    training_cooldown_days: int | None = Field(default=None, ge=0)  # ... or training; None = cooldown_days
+    max_per_week: int = Field(default=1, ge=1)  # requests and trainings in any 7 days
+    pending_request_expiry_days: int = Field(default=7, ge=1)  # an unconsumed request blocks this long
+    performance_floor: dict[PerformanceMetric, float] = Field(default_factory=dict)  # rolling realized metric
+    persistence_days: int | None = Field(default=None, ge=1)  # older form: P consecutive days = P of the last P
+
+    @model_validator(mode="before")
+    @classmethod
+    def _persistence_days_means_n_of_n(cls, data: Any) -> Any:
+        # Compatibility: drift on P consecutive days is drift on P of the last P days.
+        if isinstance(data, dict) and data.get("persistence_days") is not None:
+            data = dict(data)
+            days = data["persistence_days"]
+            data.setdefault("drift_days_required", days)
+            data.setdefault("drift_window_days", days)
+        return data
+
+    @model_validator(mode="after")
+    def _n_of_m(self) -> RetrainingSpec:
+        if self.drift_days_required > self.drift_window_days:
+            raise ValueError(
+                f"drift_days_required ({self.drift_days_required}) cannot exceed drift_window_days "
+                f"({self.drift_window_days})"
+            )
+        return self
+
+    @field_validator("performance_floor")
+    @classmethod
+    def _floors_in_unit_interval(cls, floors: dict[str, float]) -> dict[str, float]:
+        for metric, value in floors.items():
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"floor for {metric} must be between 0 and 1, got {value}")
+        return floors
+
+
+class MonitoringSpec(_Strict):
+    """Realized performance once labels arrive (performance.py) and the rollback rule built on it."""
+
+    window_days: int = Field(default=7, ge=1)  # rolling window: the last N labelled event dates
+    min_rows: int = Field(default=200, ge=1)  # labelled rows before realized performance is judged
+    rollback_metric: PerformanceMetric = "roc_auc"
+    # Roll a new champion back when its realized metric is below its predecessor's by more than this.
+    max_realized_drop: float = Field(default=0.05, ge=0.0, le=1.0)
+
+
+class ScoringSpec(_Strict):
+    """Batch inference (inference.py): threads per scoring process, record-batch and shard sizes."""
+
+    threads: int | None = Field(default=1, ge=1)  # cap on OpenMP/BLAS threads in predict; None = library default
+    batch_rows: int = Field(default=100_000, ge=1)  # rows per record batch read, scored and written
+    shard_rows: int = Field(default=500_000, ge=1)  # most rows one mapped score_shard task scores
 
 
 class CategoryShift(_Strict):
@@ -133,6 +232,11 @@ class PipelineSpec(_Strict):
     gate: GateSpec = GateSpec()
     drift: DriftSpec = DriftSpec()
     retraining: RetrainingSpec = RetrainingSpec()
+    monitoring: MonitoringSpec = MonitoringSpec()
+    scoring: ScoringSpec = ScoringSpec()
+    slices: list[str] = Field(default_factory=list)  # features whose values the gate judges separately
+    approval: Literal["none", "required"] = "none"  # required: a human approves each promotion in Airflow
+    validation: ValidationSpec = ValidationSpec()
     expectations: str
     simulation: SimulationSpec | None = None
 
@@ -148,6 +252,12 @@ class PipelineSpec(_Strict):
         unknown = sorted(set(self.drift.columns or []) - features)
         if unknown:
             raise ValueError(f"drift.columns names columns that are not features: {unknown}")
+        unknown = sorted(set(self.drift.per_column_threshold) - set(self.drift.columns or features))
+        if unknown:
+            raise ValueError(f"drift.per_column_threshold names columns that are not drift columns: {unknown}")
+        unknown = sorted(set(self.slices) - features)
+        if unknown:
+            raise ValueError(f"slices names columns that are not features: {unknown}")
         if self.simulation is not None:
             drifting = set(self.simulation.scale_numeric) | set(self.simulation.shift_categories)
             unknown = sorted(drifting - features)
@@ -196,3 +306,31 @@ def load_spec(pipeline_or_path: str | Path) -> PipelineSpec:
     if not spec.expectations_path.is_file():
         raise SpecError(f"{path}: expectations: suite file {spec.expectations_path} does not exist")
     return spec
+
+
+def spec_json_schema() -> dict[str, Any]:
+    """JSON schema of a pipeline spec, for editors (``include/pipelines/pipeline.schema.json``)."""
+    schema = PipelineSpec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "ml-lifecycle pipeline spec"
+    return schema
+
+
+def problems_with_data(spec: PipelineSpec, columns: list[str], target_values: list[Any] | None = None) -> list[str]:
+    """What in the spec does not match a sample of the data: each problem names the spec's field."""
+    present = set(columns)
+    problems = []
+    for group in ("numeric", "binary", "categorical"):
+        for name in getattr(spec.features, group):
+            if name not in present:
+                problems.append(f"features.{group}: {name!r} is not a column of the data")
+    if spec.target.column not in present:
+        problems.append(f"target.column: {spec.target.column!r} is not a column of the data")
+    elif target_values is not None:
+        values = sorted({str(v) for v in target_values})
+        if str(spec.target.positive_class) not in values:
+            problems.append(
+                f"target.positive_class: {spec.target.positive_class!r} is not a value of "
+                f"{spec.target.column} (values: {', '.join(values[:10])})"
+            )
+    return problems

@@ -19,6 +19,7 @@ import html
 import json
 import logging
 import math
+import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +48,8 @@ _SEVERITY_ALIASES = {
 _GX_SEVERITY = {SEVERITY_ERROR: "critical", SEVERITY_WARN: "warning"}
 
 RESULT_FORMAT = "SUMMARY"
+# Up to this many rows GX computes SUMMARY detail in one pass; above it, BOOLEAN_ONLY first (see run_suite).
+DETAIL_MAX_ROWS = 200_000
 MAX_NAMED_FAILURES = 5
 VALIDATED_FILE = "data.parquet"
 REJECTED_FILE = "rejected.parquet"
@@ -163,12 +166,22 @@ def load_suite(path: Path) -> gx.ExpectationSuite:
 # ---- running it ------------------------------------------------------------------------------
 
 
-def run_suite(df: pd.DataFrame, suite_path: Path) -> ValidationOutcome:
-    """Validate a whole dataframe against the suite in a throwaway (ephemeral) GX context."""
-    suite = load_suite(suite_path)
+def run_suite(
+    df: pd.DataFrame, suite_path: Path, *, extra_expectations: list[dict[str, Any]] | None = None
+) -> ValidationOutcome:
+    """Validate a whole dataframe against the suite in a throwaway (ephemeral) GX context.
+
+    ``extra_expectations`` are added at run time (the row-count bounds relative to recent days).
+    GX's cost grows with the detail it computes: a large batch gets a cheap ``BOOLEAN_ONLY`` pass first,
+    and only the expectations that failed are re-run with ``SUMMARY`` detail for the report.
+    """
+    loaded = load_suite(suite_path)
     gx = _import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    suite_json: dict[str, Any] = loaded.to_json_dict()
+    configs: list[dict[str, Any]] = [*suite_json["expectations"], *(extra_expectations or [])]
+    suite = gx.ExpectationSuite(name=loaded.name, expectations=configs, meta=loaded.meta)
     context = gx.get_context(mode="ephemeral")
     # tqdm bars ("Calculating Metrics") would otherwise go to every task log.
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
@@ -178,8 +191,23 @@ def run_suite(df: pd.DataFrame, suite_path: Path) -> ValidationOutcome:
         .add_batch_definition_whole_dataframe("whole")
         .get_batch(batch_parameters={"dataframe": df})
     )
-    result = batch.validate(suite, result_format=RESULT_FORMAT)
-    gx_result = result.to_json_dict()  # numpy scalars -> plain JSON values
+    if len(df) <= DETAIL_MAX_ROWS:
+        gx_result = batch.validate(suite, result_format=RESULT_FORMAT).to_json_dict()
+    else:
+        gx_result = batch.validate(suite, result_format="BOOLEAN_ONLY").to_json_dict()
+        failed_keys = {_config_key(r.get("expectation_config") or {}) for r in gx_result.get("results", [])
+                       if not r.get("success")}
+        if failed_keys:
+            retry = gx.ExpectationSuite(
+                name=f"{loaded.name}-detail", expectations=[c for c in configs if _config_key(c) in failed_keys]
+            )
+            detail = batch.validate(retry, result_format=RESULT_FORMAT).to_json_dict()
+            by_key = {_config_key(r.get("expectation_config") or {}): r for r in detail.get("results", [])}
+            gx_result["results"] = [
+                by_key.get(_config_key(r.get("expectation_config") or {}), r) for r in gx_result["results"]
+            ]
+    # Some expectations (KL divergence) leave numpy scalars even in to_json_dict(): make it plain JSON.
+    gx_result = json.loads(json.dumps(gx_result, default=_plain))
     rows = [_result_row(r) for r in gx_result.get("results", [])]
     failed_errors = _ordered([r for r in rows if not r["success"] and r["severity"] == SEVERITY_ERROR])
     failed_warnings = _ordered([r for r in rows if not r["success"] and r["severity"] == SEVERITY_WARN])
@@ -191,6 +219,107 @@ def run_suite(df: pd.DataFrame, suite_path: Path) -> ValidationOutcome:
         rows=len(df),
         gx_result=gx_result,
     )
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalar
+        return value.item()
+    if hasattr(value, "tolist"):  # numpy array
+        return value.tolist()
+    return str(value)
+
+
+def _config_key(config: dict[str, Any]) -> str:
+    kwargs = {k: v for k, v in (config.get("kwargs") or {}).items() if k != "batch_id"}
+    return json.dumps([config.get("type"), kwargs], sort_keys=True, default=str)
+
+
+# ---- row count relative to recent days -------------------------------------------------------
+
+
+def recent_row_count_expectation(spec: PipelineSpec, lake: Lake, ds: str) -> dict[str, Any] | None:
+    """A row-count expectation with bounds from the median of the last validated partitions before ``ds``.
+
+    GX has no "relative to recent days" expectation, so the bounds are computed here from the lake's
+    partition metadata and passed to ``expect_table_row_count_to_be_between``; with too little history
+    (a new pipeline) there is no such check and the suite's absolute bounds stand alone.
+    """
+    policy = spec.validation
+    earlier = [d for d in lake.partitions("validated", spec.name) if d < ds][-policy.row_count_window:]
+    counts = [int(lake.partition_metadata("validated", spec.name, d).get("rows", 0)) for d in earlier]
+    counts = [c for c in counts if c > 0]
+    if len(counts) < policy.row_count_min_history:
+        return None
+    median = statistics.median(counts)
+    return _expectation(
+        "expect_table_row_count_to_be_between",
+        policy.row_count_severity,
+        min_value=math.floor(policy.row_count_min_ratio * median),
+        max_value=math.ceil(policy.row_count_max_ratio * median),
+        notes=(
+            f"{policy.row_count_min_ratio:g}x..{policy.row_count_max_ratio:g}x the median ({median:g}) of the "
+            f"row counts of the {len(counts)} validated partitions before {ds} ({earlier[0]}..{earlier[-1]})"
+        ),
+    ) | {"meta": {"severity": policy.row_count_severity, "relative_to_recent_days": len(counts)}}
+
+
+# ---- which rows failed -----------------------------------------------------------------------
+
+
+def invalid_rows(df: pd.DataFrame, failed: list[dict[str, Any]]) -> tuple[pd.Series, list[dict[str, Any]]]:
+    """Per-row reasons for the failed row-level expectations, and the failures that are batch-level.
+
+    Row masks are computed here in vectorised pandas rather than from GX's ``unexpected_index_list``:
+    that needs ``COMPLETE`` results, GX's most expensive format, on every batch, while the masks cost one
+    pass per failed expectation and are only computed for a batch that failed. An expectation with
+    ``mostly``, or about the table, a column's presence, type or statistics, is batch-level.
+
+    Returns a string series (``""`` for a valid row, else the failing expectations joined by ``"; "``).
+    """
+    import pandas as pd
+
+    reasons = pd.Series("", index=df.index, dtype=object)
+    batch_level: list[dict[str, Any]] = []
+    for failure in failed:
+        mask = _row_mask(df, str(failure["expectation"]), failure.get("kwargs") or {})
+        if mask is None:
+            batch_level.append(failure)
+            continue
+        name = f"{failure['expectation']}({failure['column']})"
+        reasons = reasons.where(~mask, reasons + name + "; ")
+    return reasons.str.rstrip("; "), batch_level
+
+
+def _row_mask(df: pd.DataFrame, kind: str, kwargs: dict[str, Any]) -> pd.Series | None:
+    import pandas as pd
+
+    column = kwargs.get("column")
+    if column is None or column not in df.columns or kwargs.get("mostly") is not None:
+        return None
+    values = df[column]
+    present = values.notna()
+    if kind == "expect_column_values_to_not_be_null":
+        return ~present
+    if kind == "expect_column_values_to_be_in_set":
+        return present & ~values.isin(kwargs.get("value_set") or [])
+    if kind == "expect_column_values_to_be_unique":
+        return present & values.duplicated(keep=False)
+    if kind == "expect_column_values_to_match_regex":
+        return present & ~values.astype(str).str.contains(str(kwargs["regex"]), regex=True)
+    if kind == "expect_column_values_to_match_strftime_format":
+        parsed = pd.to_datetime(values, format=str(kwargs["strftime_format"]), errors="coerce")
+        return present & parsed.isna()
+    if kind == "expect_column_values_to_be_between":
+        numbers = pd.to_numeric(values, errors="coerce")
+        inside = numbers.notna()
+        if kwargs.get("min_value") is not None:
+            low = float(kwargs["min_value"])
+            inside &= numbers > low if kwargs.get("strict_min") else numbers >= low
+        if kwargs.get("max_value") is not None:
+            high = float(kwargs["max_value"])
+            inside &= numbers < high if kwargs.get("strict_max") else numbers <= high
+        return present & ~inside
+    return None
 
 
 def _severity(config: dict[str, Any]) -> str:
@@ -318,7 +447,8 @@ def validate_partition(
     """
     suite_path = spec.expectations_path
     suite_hash = suite_sha256(suite_path)
-    outcome = run_suite(df, suite_path)
+    relative = recent_row_count_expectation(spec, lake, ds)
+    outcome = run_suite(df, suite_path, extra_expectations=[relative] if relative else None)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     provenance = {
         "pipeline": spec.name,
@@ -327,6 +457,7 @@ def validate_partition(
         "suite": suite_path.name,
         "suite_sha256": suite_hash,
         "spec_hash": spec.spec_hash,
+        "policy": spec.validation.policy,
     }
 
     report_dir = lake.report_dir(spec.name, "validation", ds)
@@ -337,34 +468,35 @@ def validate_partition(
     )
     write_text(report_html, render_html(outcome, title=f"{spec.name} validation ds={ds} ({data_version})"))
 
+    keep = None  # rows that pass on (all of them when the batch passed)
+    reasons = None
+    verdict = ""
     if not outcome.success:
+        reasons, batch_level = invalid_rows(df, outcome.failed_errors)
+        invalid = reasons != ""
+        invalid_fraction = float(invalid.mean()) if len(df) else 1.0
+        droppable = spec.validation.policy == "drop_invalid_rows" and not batch_level
+        if droppable and invalid_fraction <= spec.validation.max_invalid_fraction:
+            keep = ~invalid
+        else:
+            if spec.validation.policy == "drop_invalid_rows" and not batch_level:
+                verdict = (
+                    f"{invalid.sum()} invalid rows ({invalid_fraction:.1%}) exceed max_invalid_fraction "
+                    f"{spec.validation.max_invalid_fraction:.1%}; "
+                )
+            batch_names = describe_failures(batch_level, limit=3)
+            reasons = reasons.where(invalid, f"batch: {batch_names}" if batch_names else "batch")
 
-        def write_quarantine(directory: Path) -> dict[str, Any]:
-            _write_rejected(df, directory / REJECTED_FILE)
-            write_json(
-                directory / REASON_FILE,
-                {
-                    **provenance,
-                    "quarantined_at": now,
-                    "rows": outcome.rows,
-                    "failed": outcome.failed_errors,
-                    "warnings": outcome.failed_warnings,
-                    "report_path": str(report_html),
-                    "report_json": str(report_json),
-                },
-            )
-            return {
-                **provenance,
-                "rows": outcome.rows,
-                "failed": len(outcome.failed_errors),
-                "quarantined_at": now,
-            }
-
-        quarantine_dir = lake.publish_partition("quarantine", spec.name, ds, write_quarantine)
+    if keep is None and reasons is not None:
+        rejected_all = reasons
+        quarantine_dir = lake.publish_partition(
+            "quarantine", spec.name, ds,
+            _quarantine_writer(df, rejected_all, outcome, provenance, now, report_html, report_json),
+        )
         message = (
-            f"{spec.name} ds={ds}: batch rejected, {len(outcome.failed_errors)} expectation(s) of severity "
-            f"error failed: {describe_failures(outcome.failed_errors)}; {outcome.rows} rows quarantined in "
-            f"{quarantine_dir}; report: {report_html}"
+            f"{spec.name} ds={ds}: batch rejected, {verdict}{len(outcome.failed_errors)} expectation(s) of "
+            f"severity error failed: {describe_failures(outcome.failed_errors)}; {outcome.rows} rows quarantined "
+            f"in {quarantine_dir}; report: {report_html}"
         )
         raise DataValidationError(
             message,
@@ -373,13 +505,23 @@ def validate_partition(
             quarantine_path=str(quarantine_dir),
         )
 
-    typed = typed_frame(spec, df)
+    rows_rejected = 0
+    if keep is not None and reasons is not None:
+        rows_rejected = int((~keep).sum())
+        lake.publish_partition(
+            "quarantine", spec.name, ds,
+            _quarantine_writer(df[~keep], reasons[~keep], outcome, provenance, now, report_html, report_json),
+        )
+        log.warning("%s ds=%s: %d invalid row(s) quarantined under policy drop_invalid_rows: %s",
+                    spec.name, ds, rows_rejected, describe_failures(outcome.failed_errors))
+    typed = typed_frame(spec, df if keep is None else df[keep])
 
     def write_validated(directory: Path) -> dict[str, Any]:
         typed.to_parquet(directory / VALIDATED_FILE, engine="pyarrow", index=False)
         return {
             "data_version": data_version,
             "rows": len(typed),
+            "rows_rejected": rows_rejected,
             "suite": suite_path.name,
             "suite_sha256": suite_hash,
             "validated_at": now,
@@ -397,14 +539,46 @@ def validate_partition(
             describe_failures(outcome.failed_warnings),
         )
     return {
-        "status": "passed",
+        "status": "passed" if not rows_rejected else "passed_with_rows_dropped",
         "rows": outcome.rows,
+        "rows_validated": len(typed),
+        "rows_rejected": rows_rejected,
         "warnings": len(outcome.failed_warnings),
         "report_path": str(report_html),
         "report_json": str(report_json),
         "validated_path": str(validated_dir / VALIDATED_FILE),
         "data_version": data_version,
+        "row_count_bounds": [relative["kwargs"]["min_value"], relative["kwargs"]["max_value"]] if relative else None,
     }
+
+
+def _quarantine_writer(
+    rows: pd.DataFrame,
+    reasons: pd.Series,
+    outcome: ValidationOutcome,
+    provenance: dict[str, Any],
+    now: str,
+    report_html: Path,
+    report_json: Path,
+) -> Any:
+    def write(directory: Path) -> dict[str, Any]:
+        _write_rejected(rows.assign(reason=reasons.astype(str)), directory / REJECTED_FILE)
+        write_json(
+            directory / REASON_FILE,
+            {
+                **provenance,
+                "quarantined_at": now,
+                "rows": len(rows),
+                "batch_rows": outcome.rows,
+                "failed": outcome.failed_errors,
+                "warnings": outcome.failed_warnings,
+                "report_path": str(report_html),
+                "report_json": str(report_json),
+            },
+        )
+        return {**provenance, "rows": len(rows), "failed": len(outcome.failed_errors), "quarantined_at": now}
+
+    return write
 
 
 def _write_rejected(df: pd.DataFrame, path: Path) -> None:
@@ -525,8 +699,11 @@ def draft_suite_from_frame(spec: PipelineSpec, df: pd.DataFrame) -> dict[str, An
             "expect_table_row_count_to_be_between",
             E,
             min_value=50,
-            max_value=100_000,
-            notes="A day's batch; far fewer or far more rows means a broken extract.",
+            max_value=2_000_000,
+            notes=(
+                "Plausibility limits of a day's batch; the day-to-day check is relative to recent days "
+                "(spec validation.row_count_*), added at run time."
+            ),
         ),
         _expectation(
             "expect_table_columns_to_match_set",
@@ -595,6 +772,24 @@ def draft_suite_from_frame(spec: PipelineSpec, df: pd.DataFrame) -> dict[str, An
                 notes=f"profiled mean {mean:.4g} +/- half a standard deviation ({std:.4g}): a soft shift alarm",
             )
         )
+        quantiles = [0.1, 0.5, 0.9]
+        observed = [float(q) for q in values.quantile(quantiles)]
+        spread = max(std, 1e-9)
+        exps.append(
+            _expectation(
+                "expect_column_quantile_values_to_be_between",
+                W,
+                column=column,
+                quantile_ranges={
+                    "quantiles": quantiles,
+                    "value_ranges": [
+                        [_nice(max(q - 0.5 * spread, lo), up=False), _nice(q + 0.5 * spread, up=True)]
+                        for q in observed
+                    ],
+                },
+                notes="profiled deciles and median +/- half a standard deviation: a soft shape alarm",
+            )
+        )
     for column in spec.features.binary:
         exps.append(
             _expectation("expect_column_values_to_be_in_type_list", E, column=column, type_list=BINARY_TYPES)
@@ -605,6 +800,17 @@ def draft_suite_from_frame(spec: PipelineSpec, df: pd.DataFrame) -> dict[str, An
         seen = sorted(str(v) for v in df[column].dropna().unique())
         exps.append(_expectation("expect_column_values_to_not_be_null", E, column=column))
         exps.append(_expectation("expect_column_values_to_be_in_set", E, column=column, value_set=seen))
+        shares = df[column].dropna().astype(str).value_counts(normalize=True).reindex(seen, fill_value=0.0)
+        exps.append(
+            _expectation(
+                "expect_column_kl_divergence_to_be_less_than",
+                W,
+                column=column,
+                partition_object={"values": seen, "weights": [float(w) for w in shares]},
+                threshold=0.1,
+                notes="category frequencies of the profile; KL divergence above 0.1 is a soft shift alarm",
+            )
+        )
 
     gx = _import_gx()
     suite = gx.ExpectationSuite(
@@ -621,3 +827,26 @@ def draft_suite_from_frame(spec: PipelineSpec, df: pd.DataFrame) -> dict[str, An
         raise ValueError(f"GX refused {len(exps) - len(suite.expectations)} drafted expectation(s)")
     drafted: dict[str, Any] = suite.to_json_dict()
     return drafted
+
+
+def profile_partition(spec: PipelineSpec, lake: Lake, ds: str, *, out: Path | None = None) -> dict[str, Any]:
+    """Draft a suite from a day's validated partition (or its raw current version) and write it to ``out``.
+
+    The draft is a starting point for review, never used as is: it lands next to the committed suite
+    (``<pipeline>.draft.json``) unless ``out`` says otherwise.
+    """
+    import pandas as pd
+
+    from ml_lifecycle.ingest import read_raw_features
+    from ml_lifecycle.lake import PartitionNotFound
+
+    try:
+        frame = pd.read_parquet(lake.require_partition("validated", spec.name, ds) / VALIDATED_FILE)
+        zone = "validated"
+    except PartitionNotFound:
+        frame, _ = read_raw_features(spec, lake, ds)  # raises PartitionNotFound naming the raw partition
+        zone = "raw"
+    drafted = draft_suite_from_frame(spec, frame)
+    target = Path(out) if out is not None else spec.expectations_path.with_suffix(".draft.json")
+    write_text(target, json.dumps(drafted, indent=2) + "\n")
+    return {"zone": zone, "rows": len(frame), "expectations": len(drafted["expectations"]), "path": str(target)}

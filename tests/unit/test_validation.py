@@ -94,7 +94,7 @@ def test_suite_covers_the_spec(spec: PipelineSpec) -> None:
         assert checks[("expect_column_values_to_be_in_set", column)]["meta"]["severity"] == "error"
     assert checks[("expect_table_row_count_to_be_between", None)]["kwargs"] == {
         "min_value": 50,
-        "max_value": 100_000,
+        "max_value": 2_000_000,
     }
 
 
@@ -305,7 +305,8 @@ def test_bad_batch_is_quarantined_and_raises(
     quarantine = lake.require_partition("quarantine", "churn", DS)
     rejected = pd.read_parquet(quarantine / REJECTED_FILE)
     assert len(rejected) == len(batch)
-    pd.testing.assert_frame_equal(rejected, batch, check_dtype=False)
+    pd.testing.assert_frame_equal(rejected.drop(columns=["reason"]), batch, check_dtype=False)
+    assert rejected["reason"].str.len().gt(0).all()  # every row says why it is here
     reason = json.loads((quarantine / "reason.json").read_text())
     assert reason["data_version"] == "bad-version"
     assert reason["rows"] == len(batch)
@@ -381,3 +382,41 @@ def test_warnings_do_not_block(tmp_path: Path, spec: PipelineSpec, clean_batch: 
     assert validated["total_charges"].isna().sum() == 7
     assert lake.partition_metadata("validated", "churn", DS)["warnings"] == 2
     assert "PASSED WITH WARNINGS" in Path(result["report_path"]).read_text()
+
+
+def test_profile_suite_cli_drafts_from_a_validated_partition(
+    tmp_path: Path, spec: PipelineSpec, clean_batch: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ml_lifecycle.cli import main
+
+    lake = Lake(tmp_path / "lake")
+    validate_partition(spec, lake, DS, clean_batch, data_version="v1")
+    monkeypatch.setenv("ML_LIFECYCLE_LAKE_ROOT", str(lake.root))
+    out = tmp_path / "draft.json"
+    assert main(["profile-suite", "--pipeline", "churn", "--ds", DS, "--out", str(out)]) == 0
+    drafted = json.loads(out.read_text())
+    assert drafted["meta"]["profiled_rows"] == len(clean_batch)
+    kinds = Counter(e["type"] for e in drafted["expectations"])
+    assert kinds["expect_column_quantile_values_to_be_between"] == len(spec.features.numeric)
+    assert kinds["expect_column_kl_divergence_to_be_less_than"] == len(spec.features.categorical)
+    assert load_suite(out).name == "churn"
+
+
+def test_drop_invalid_rows_policy_and_row_count_relative_to_recent_days(
+    tmp_path: Path, spec: PipelineSpec, clean_batch: pd.DataFrame
+) -> None:
+    lake = Lake(tmp_path)
+    for day in ("2024-02-26", "2024-02-27", "2024-02-28"):
+        validate_partition(spec, lake, day, clean_batch, data_version="h")
+    relaxed = spec.model_copy(
+        update={"validation": spec.validation.model_copy(update={"policy": "drop_invalid_rows"})}
+    )
+    result = validate_partition(relaxed, lake, DS, as_landed(_unknown_contract(clean_batch)), data_version="v")
+    assert result["status"] == "passed_with_rows_dropped"
+    assert result["rows_rejected"] == 3 and result["rows_validated"] == len(clean_batch) - 3
+    assert result["row_count_bounds"] == [len(clean_batch) // 5, len(clean_batch) * 5]
+    rejected = pd.read_parquet(lake.require_partition("quarantine", "churn", DS) / REJECTED_FILE)
+    assert rejected["reason"].tolist() == ["expect_column_values_to_be_in_set(contract)"] * 3
+    big = as_landed(pd.concat([clean_batch] * 6, ignore_index=True).assign(customer_id=lambda d: [f"C{i:05d}" for i in range(len(d))]))
+    error = expect_rejected(spec, lake, big)
+    assert "expect_table_row_count_to_be_between" in str(error)

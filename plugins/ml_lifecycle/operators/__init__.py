@@ -3,8 +3,16 @@
 from ml_lifecycle.operators.drift import DriftCheckOperator, RetrainingPolicyOperator
 from ml_lifecycle.operators.evaluate import EvaluateModelOperator
 from ml_lifecycle.operators.ingest import IngestOperator
-from ml_lifecycle.operators.predict import BatchPredictOperator
-from ml_lifecycle.operators.promote import PromoteModelOperator
+from ml_lifecycle.operators.performance import RealizedPerformanceOperator
+from ml_lifecycle.operators.predict import (
+    BatchPredictOperator,
+    PlanScoringOperator,
+    PublishPredictionsOperator,
+    ScoreShardOperator,
+    ShadowScoreOperator,
+)
+from ml_lifecycle.operators.promote import GateOperator, ModelApprovalOperator, PublishModelOperator
+from ml_lifecycle.operators.rollback import RollbackOperator
 from ml_lifecycle.operators.train import AssembleTrainingWindowOperator, TrainModelOperator
 from ml_lifecycle.operators.validate import ValidateOperator
 
@@ -13,9 +21,17 @@ __all__ = [
     "BatchPredictOperator",
     "DriftCheckOperator",
     "EvaluateModelOperator",
+    "GateOperator",
     "IngestOperator",
-    "PromoteModelOperator",
+    "ModelApprovalOperator",
+    "PlanScoringOperator",
+    "PublishModelOperator",
+    "PublishPredictionsOperator",
+    "RealizedPerformanceOperator",
     "RetrainingPolicyOperator",
+    "RollbackOperator",
+    "ScoreShardOperator",
+    "ShadowScoreOperator",
     "TrainModelOperator",
     "ValidateOperator",
 ]

@@ -14,10 +14,16 @@ class IngestOperator(PipelineOperator):
     ui_color = "#e3f2fd"
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from ml_lifecycle.ingest import ingest_landing
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from ml_lifecycle.ingest import BadLabels, BadLandingFile, LandingInTheFuture, ingest_landing
 
         ds = self.resolved_date(context)
 
-        result = self.timed(lambda: ingest_landing(self.spec, self.lake, ds))
+        try:
+            result = self.timed(lambda: ingest_landing(self.spec, self.lake, ds))
+        except (BadLandingFile, BadLabels, LandingInTheFuture) as exc:
+            # The same bytes fail the same way: no retries (a missing drop, LandingNotReady, does retry).
+            raise AirflowFailException(str(exc)) from exc
         self.log.info("ingest %s ds=%s: %s", self.pipeline, ds, result)
         return result
