@@ -9,9 +9,17 @@ schedule: every automatic retraining goes through the policy's guardrails (persi
    date; the most recent days are the holdout;
 2. **train**: the scikit-learn Pipeline from `include/pipelines/churn.yaml`, logged to MLflow with
    lineage tags and registered as a new version of `churn_classifier` (alias `challenger`);
-3. **evaluate**: the new version and the champion, on the same holdout rows;
-4. **promote**: the gate (floors, no regression, load-and-predict smoke test) moves the alias
-   `champion` on PROMOTE; HOLD and REJECT leave the champion where it was.
+3. **evaluate**: the new version and the champion on the same holdout rows: metrics, per-slice metrics,
+   a paired-bootstrap interval of the difference, calibration, latency for 10k rows, model size;
+4. **gate**: the spec's promotion policy gives PROMOTE, HOLD or REJECT with every reason (version tags,
+   JSON report, model card); it never moves `champion`;
+5. **approve**: a human approves the promotion in the Airflow UI when the spec says `approval: required`
+   (skips itself otherwise); Reject or a timeout leaves the champion where it is;
+6. **publish**: on PROMOTE, a smoke test from `models:/churn_classifier@challenger`, then `champion` moves
+   and the move is recorded in the alias history.
+
+**force_reason** forces PROMOTE past a HOLD or REJECT (never past a failed smoke test); the version is
+tagged as forced with the reason. Leave it empty for a normal run.
 """
 
 from __future__ import annotations
@@ -26,7 +34,9 @@ from ml_lifecycle import assets
 from ml_lifecycle.operators import (
     AssembleTrainingWindowOperator,
     EvaluateModelOperator,
-    PromoteModelOperator,
+    GateOperator,
+    ModelApprovalOperator,
+    PublishModelOperator,
     TrainModelOperator,
 )
 
@@ -46,7 +56,14 @@ with DAG(
             format="date",
             title="Train as of",
             description="Use only data and labels known on this date (YYYY-MM-DD). Empty: the run's date.",
-        )
+        ),
+        "force_reason": Param(
+            None,
+            type=["null", "string"],
+            minLength=10,
+            title="Force promotion (reason)",
+            description="Only to override the gate: why this model must become champion. Recorded as forced.",
+        ),
     },
     tags=["ml-lifecycle", PIPELINE, "training"],
     default_args={"owner": "ml-platform", "retries": 1, "retry_delay": timedelta(minutes=5)},
@@ -56,8 +73,11 @@ with DAG(
     )
     train = TrainModelOperator(task_id="train", pipeline=PIPELINE, window=window.output)
     evaluate = EvaluateModelOperator(task_id="evaluate", pipeline=PIPELINE, window=window.output, model=train.output)
-    promote = PromoteModelOperator(
-        task_id="promote", pipeline=PIPELINE, window=window.output, evaluation=evaluate.output
+    gate = GateOperator(
+        task_id="gate", pipeline=PIPELINE, window=window.output, evaluation=evaluate.output,
+        force_reason="{{ params.force_reason or '' }}",
     )
+    approve = ModelApprovalOperator(task_id="approve", gate_task_id="gate", response_timeout=timedelta(days=2))
+    publish = PublishModelOperator(task_id="publish", pipeline=PIPELINE, window=window.output, gate=gate.output)
 
-    window >> train >> evaluate >> promote
+    window >> train >> evaluate >> gate >> approve >> publish

@@ -48,6 +48,7 @@ class DemoLog:
     retraining_requests: list[str] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
     unexpected: list[str] = field(default_factory=list)  # outcomes the demo's plan did not call for
+    registry_actions: list[dict[str, Any]] = field(default_factory=list)  # rollback / re-promotion runs
 
 
 _terminal = sys.stdout
@@ -130,7 +131,7 @@ def run_demo(plan: DemoPlan) -> int:
 
 def _play(plan: DemoPlan, spec: Any) -> DemoLog:
     t = time.perf_counter()
-    daily_dag, training_dag = _load_dags(plan.pipeline)
+    daily_dag, training_dag, rollback_dag = _load_dags(plan.pipeline)
     say(f"[demo] parsed dags/ ({time.perf_counter() - t:.2f}s); running {plan.days} days through Airflow")
     log = DemoLog()
     _quiet_logs()
@@ -155,29 +156,53 @@ def _play(plan: DemoPlan, spec: Any) -> DemoLog:
             t = time.perf_counter()
             trun = _run(training_dag, logical_date=None, run_after=_midnight(day + timedelta(days=1)),
                         conf={"as_of": ds})
-            verdict = trun["xcom"].get("promote") or {}
+            verdict = {**(trun["xcom"].get("gate") or {}), **(trun["xcom"].get("publish") or {})}
             log.trainings.append({"ds": ds, "reason": reason, "state": trun["state"], **verdict})
             if trun["state"] != "success":
                 log.unexpected.append(f"churn_training as of {ds}: {trun['state']} ({trun['failed']})")
             say(f"           churn_training {trun['state']:<7} ({time.perf_counter() - t:4.1f}s) {reason}: "
                 f"v{verdict.get('candidate_version', '?')} {verdict.get('decision', trun['failed'] or '')}")
+    _rollback_and_repromote(rollback_dag, plan, log)
     return log
 
 
-def _load_dags(pipeline: str) -> tuple[Any, Any]:
+def _rollback_and_repromote(rollback_dag: Any, plan: DemoPlan, log: DemoLog) -> None:
+    """After the last day: roll the champion back one step, then re-promote it, both through the DAG."""
+    promoted = [t for t in log.trainings if t.get("decision") == "PROMOTE" and t.get("champion_version")]
+    if len(promoted) < 2:
+        say("[demo] fewer than two promotions: no rollback to show")
+        return
+    newest = str(promoted[-1]["champion_version"])
+    end = _midnight(plan.start + timedelta(days=plan.days))
+    for label, conf in (
+        ("rollback", {"version": None, "reason": f"demo: realized performance of v{newest} under review"}),
+        ("re-promotion", {"version": newest, "reason": f"demo: review of v{newest} passed, restoring it"}),
+    ):
+        t = time.perf_counter()
+        run = _run(rollback_dag, logical_date=None, run_after=end, conf=conf)
+        result = run["xcom"].get("rollback") or {}
+        log.registry_actions.append({"label": label, "state": run["state"], **result})
+        if run["state"] != "success":
+            log.unexpected.append(f"{rollback_dag.dag_id} ({label}): {run['state']} ({run['failed']})")
+        say(f"[demo] {rollback_dag.dag_id} {run['state']:<7} ({time.perf_counter() - t:4.1f}s) {label}: champion "
+            f"v{result.get('previous_champion', '?')} -> v{result.get('champion_version', '?')}")
+
+
+def _load_dags(pipeline: str) -> tuple[Any, Any, Any]:
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(project_root() / "dags"))
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
     daily, training = bag.get_dag(f"{pipeline}_daily"), bag.get_dag(f"{pipeline}_training")
-    if daily is None or training is None:
-        raise RuntimeError(f"dags/ has no {pipeline}_daily and {pipeline}_training DAGs")
-    for dag in (daily, training):
+    rollback = bag.get_dag(f"{pipeline}_rollback")
+    if daily is None or training is None or rollback is None:
+        raise RuntimeError(f"dags/ has no {pipeline}_daily, {pipeline}_training and {pipeline}_rollback DAGs")
+    for dag in (daily, training, rollback):
         for task in dag.tasks:
             # A failing task is a finding in the demo; waiting out production retry delays hides it.
             task.retries = 0
-    return daily, training
+    return daily, training, rollback
 
 
 def _midnight(day: date) -> datetime:

@@ -1,4 +1,11 @@
-"""Evaluation: the candidate and the current champion, scored on the same holdout rows."""
+"""Evaluation: the candidate and the current champion, scored on the same holdout rows.
+
+Besides the overall metrics it measures what the gate (registry.judge) needs to decide fairly:
+- a paired bootstrap of (candidate - champion) on the primary metric, overall and per slice value:
+  both models are scored on the *same* resampled rows, so the interval reflects the difference itself;
+- a calibration curve (JSON bins), the prediction latency for 10k rows with the model loaded from its
+  registry URI, and the size of the logged model artifact.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +20,10 @@ from ml_lifecycle.training import LABEL, model_input
 
 if TYPE_CHECKING:
     import numpy as np
+    import pandas as pd
+
+LATENCY_ROWS = 10_000
+CALIBRATION_BINS = 10
 
 
 def classification_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
@@ -33,6 +44,165 @@ def classification_metrics(labels: np.ndarray, scores: np.ndarray, threshold: fl
     }
 
 
+# ---- the paired bootstrap, vectorised over resamples -----------------------------------------------
+def bootstrap_weights(rows: int, resamples: int, seed: int) -> np.ndarray:
+    """How often each row is drawn in each resample: a (resamples, rows) matrix of counts."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    drawn = rng.integers(0, rows, size=(resamples, rows))
+    offsets = (np.arange(resamples) * rows)[:, None]
+    return np.bincount((drawn + offsets).ravel(), minlength=resamples * rows).reshape(resamples, rows)
+
+
+def weighted_metric(metric: str, labels: np.ndarray, scores: np.ndarray, weights: np.ndarray,
+                    threshold: float) -> np.ndarray:
+    """``metric`` for every row of ``weights`` at once (equal to sklearn's on the resampled rows).
+
+    ROC AUC counts ties as half (Mann-Whitney); PR AUC is average precision over distinct thresholds.
+    Resamples without both classes give NaN.
+    """
+    import numpy as np
+
+    y = labels.astype(bool)
+    w = weights.astype("float64")
+    if metric == "f1":
+        hit = scores >= threshold
+        tp = (w * (y & hit)).sum(axis=1)
+        fp = (w * (~y & hit)).sum(axis=1)
+        fn = (w * (y & ~hit)).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
+    order = np.argsort(scores, kind="stable")
+    sorted_scores = scores[order]
+    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])  # groups of tied scores
+    pos = np.add.reduceat(w[:, order] * y[order], starts, axis=1)  # (resamples, groups), ascending score
+    neg = np.add.reduceat(w[:, order] * ~y[order], starts, axis=1)
+    total_pos, total_neg = pos.sum(axis=1), neg.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if metric == "roc_auc":
+            below = np.cumsum(neg, axis=1) - neg
+            value = (pos * (below + 0.5 * neg)).sum(axis=1) / (total_pos * total_neg)
+        elif metric == "pr_auc":
+            tp = np.cumsum(pos[:, ::-1], axis=1)  # thresholds from the highest score down
+            fp = np.cumsum(neg[:, ::-1], axis=1)
+            precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+            value = (pos[:, ::-1] * precision).sum(axis=1) / total_pos
+        else:
+            raise ValueError(f"no vectorised bootstrap for {metric!r}")
+    return np.where((total_pos > 0) & (total_neg > 0), value, np.nan)
+
+
+def paired_difference(metric: str, labels: np.ndarray, candidate: np.ndarray, champion: np.ndarray,
+                      weights: np.ndarray, threshold: float, confidence: float) -> dict[str, Any]:
+    """Point estimate and percentile interval of metric(candidate) - metric(champion) on the same rows."""
+    import numpy as np
+
+    diffs = (weighted_metric(metric, labels, candidate, weights, threshold)
+             - weighted_metric(metric, labels, champion, weights, threshold))
+    diffs = diffs[np.isfinite(diffs)]
+    ones = np.ones((1, len(labels)))
+    delta = float((weighted_metric(metric, labels, candidate, ones, threshold)
+                   - weighted_metric(metric, labels, champion, ones, threshold))[0])
+    if len(diffs) == 0:
+        return {"delta": delta, "low": delta, "high": delta, "resamples": 0, "confidence": confidence}
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(diffs, [tail, 1 - tail])
+    return {"delta": round(delta, 6), "low": round(float(low), 6), "high": round(float(high), 6),
+            "resamples": int(len(diffs)), "confidence": confidence}
+
+
+# ---- calibration, slices, latency and size ---------------------------------------------------------
+def calibration_curve(labels: np.ndarray, scores: np.ndarray, bins: int = CALIBRATION_BINS) -> list[dict[str, Any]]:
+    """Mean predicted score vs observed positive rate in equal-width score bins (empty bins left out)."""
+    import numpy as np
+
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(scores, edges[1:-1]), 0, bins - 1)
+    curve = []
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            curve.append({"bin_low": round(float(edges[b]), 2), "bin_high": round(float(edges[b + 1]), 2),
+                          "rows": int(mask.sum()), "mean_score": round(float(scores[mask].mean()), 4),
+                          "observed_rate": round(float(labels[mask].mean()), 4)})
+    return curve
+
+
+def slice_values(spec: PipelineSpec, holdout: pd.DataFrame) -> list[tuple[str, str, np.ndarray]]:
+    """(column, value, row mask) for every value of every slice column in the spec."""
+    found = []
+    for column in spec.slices:
+        values = holdout[column].astype(str).where(holdout[column].notna(), "<missing>")
+        for value in sorted(values.unique()):
+            found.append((column, _slice_label(value), (values == value).to_numpy()))
+    return found
+
+
+def _slice_label(value: str) -> str:
+    return value[:-2] if value.endswith(".0") else value  # binary features are floats: "1.0" -> "1"
+
+
+def slice_metrics(spec: PipelineSpec, holdout: pd.DataFrame, labels: np.ndarray, candidate: np.ndarray,
+                  champion: np.ndarray | None, weights: np.ndarray) -> list[dict[str, Any]]:
+    primary = spec.gate.primary_metric
+    rows = []
+    for column, value, mask in slice_values(spec, holdout):
+        y = labels[mask]
+        entry: dict[str, Any] = {"slice": f"{column}={value}", "column": column, "value": value,
+                                 "rows": int(mask.sum()), "positives": int(y.sum())}
+        if 0 < y.sum() < len(y):
+            entry["candidate"] = classification_metrics(y, candidate[mask], spec.decision_threshold)
+            if champion is not None:
+                entry["champion"] = classification_metrics(y, champion[mask], spec.decision_threshold)
+                entry["difference"] = paired_difference(
+                    primary, y, candidate[mask], champion[mask], weights[:, mask], spec.decision_threshold,
+                    spec.gate.confidence)
+        else:
+            entry["note"] = "one class only: metrics undefined"
+        rows.append(entry)
+    return rows
+
+
+def prediction_latency(model_uri: str, features: pd.DataFrame, rows: int = LATENCY_ROWS) -> dict[str, Any]:
+    """Load the model through its registry URI as pyfunc and time predict on ``rows`` rows (best of 3)."""
+    import mlflow
+
+    started = time.perf_counter()
+    model = mlflow.pyfunc.load_model(model_uri)
+    load_seconds = time.perf_counter() - started
+    batch = features.sample(rows, replace=len(features) < rows, random_state=0).reset_index(drop=True)
+    model.predict(batch.head(10))  # warm-up
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        model.predict(batch)
+        timings.append(time.perf_counter() - started)
+    return {"rows": rows, "predict_ms": round(min(timings) * 1000, 1), "load_ms": round(load_seconds * 1000, 1),
+            "model_uri": model_uri}
+
+
+def model_size_bytes(target: TrackingTarget, name: str, version: str) -> int:
+    """Bytes of the logged model artifact (downloaded first when it is not on a local path)."""
+    import tempfile
+    from urllib.parse import unquote, urlparse
+
+    import mlflow
+
+    client = target.activate()
+    uri = client.get_model_version_download_uri(name, version)
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        return _folder_bytes(Path(unquote(parsed.path)))
+    with tempfile.TemporaryDirectory() as tmp:
+        return _folder_bytes(Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=tmp)))
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+# ---- the evaluation --------------------------------------------------------------------------------
 def champion_version(spec: PipelineSpec, target: TrackingTarget) -> dict[str, str] | None:
     """The version behind the ``champion`` alias, or None before the first promotion."""
     from mlflow.exceptions import MlflowException
@@ -55,6 +225,7 @@ def evaluate_candidate(
 ) -> dict[str, Any]:
     """Holdout metrics of the candidate and of the champion (if any), logged to the candidate's run."""
     import mlflow
+    import numpy as np
     import pandas as pd
 
     client = target.activate()
@@ -62,22 +233,34 @@ def evaluate_candidate(
     features = model_input(spec, holdout)
     labels = holdout[LABEL].to_numpy()
     name = spec.model.registered_name
+    threshold = spec.decision_threshold
 
     started = time.perf_counter()
     candidate_model = mlflow.sklearn.load_model(f"models:/{name}/{candidate_version}")
     candidate_scores = candidate_model.predict_proba(features)[:, 1]
-    candidate = classification_metrics(labels, candidate_scores, spec.decision_threshold)
+    candidate = classification_metrics(labels, candidate_scores, threshold)
     score_seconds = time.perf_counter() - started
 
     champion = champion_version(spec, target)
     champion_metrics = None
+    champion_scores = None
     if champion is not None and champion["version"] != str(candidate_version):
         # Load the version resolved above, not the alias again: if ``champion`` moved in between, the
         # metrics would belong to another model than the reported champion_version.
         champion_model = mlflow.sklearn.load_model(f"models:/{name}/{champion['version']}")
-        champion_metrics = classification_metrics(
-            labels, champion_model.predict_proba(features)[:, 1], spec.decision_threshold
-        )
+        champion_scores = champion_model.predict_proba(features)[:, 1]
+        champion_metrics = classification_metrics(labels, champion_scores, threshold)
+
+    # One set of resampled rows for every comparison, seeded: the same inputs give the same interval.
+    weights = bootstrap_weights(len(labels), spec.gate.bootstrap_resamples, spec.model.random_seed)
+    difference = None
+    if champion_scores is not None:
+        difference = paired_difference(spec.gate.primary_metric, labels, candidate_scores, champion_scores,
+                                       weights, threshold, spec.gate.confidence)
+    slices = slice_metrics(spec, holdout, labels, candidate_scores, champion_scores, weights)
+    calibration = calibration_curve(labels, candidate_scores)
+    latency = prediction_latency(f"models:/{name}/{candidate_version}", features)
+    size = model_size_bytes(target, name, str(candidate_version))
 
     run_id = client.get_model_version(name, str(candidate_version)).run_id
     assert run_id is not None
@@ -86,6 +269,10 @@ def evaluate_candidate(
     if champion_metrics:
         for metric, value in champion_metrics.items():
             client.log_metric(run_id, f"champion_holdout_{metric}", value)
+    client.log_metric(run_id, "latency_ms_10k", latency["predict_ms"])
+    client.log_metric(run_id, "model_bytes", float(size))
+    if difference:
+        client.log_metric(run_id, f"delta_{spec.gate.primary_metric}", difference["delta"])
 
     result = {
         "model_name": name,
@@ -93,17 +280,26 @@ def evaluate_candidate(
         "candidate": candidate,
         "champion_version": champion["version"] if champion else None,
         "champion": champion_metrics,
+        "primary_metric": spec.gate.primary_metric,
+        "difference": difference,
+        "slices": slices,
+        "calibration": calibration,
+        "latency": latency,
+        "model_bytes": size,
         "holdout_rows": len(holdout),
-        "holdout_positive_rate": round(float(labels.mean()), 4),
+        "holdout_positive_rate": round(float(np.mean(labels)), 4),
         "load_and_score_seconds": round(score_seconds, 3),
     }
     if report_dir is not None:
         publish_folder(report_dir, lambda staging: _write_report(staging, result))
         client.log_artifact(run_id, str(report_dir / "evaluation.json"), artifact_path="evaluation")
+        client.log_artifact(run_id, str(report_dir / "calibration.json"), artifact_path="evaluation")
         result["report_path"] = str(report_dir / "evaluation.json")
     return result
 
 
 def _write_report(staging: Path, result: dict[str, Any]) -> dict[str, Any]:
     write_json(staging / "evaluation.json", result)
+    write_json(staging / "calibration.json", {"model_version": result["candidate_version"],
+                                              "bins": result["calibration"]})
     return {"candidate_version": result["candidate_version"], "champion_version": result["champion_version"]}

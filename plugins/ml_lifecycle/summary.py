@@ -37,6 +37,8 @@ def collect_summary(spec: PipelineSpec, lake: Lake, log: DemoLog, elapsed: float
             "version": str(mv.version),
             "trained_as_of": mv.tags.get("training_as_of"),
             "decision": mv.tags.get("gate.decision"),
+            "forced": mv.tags.get("gate.forced") == "true",
+            "reasons": json.loads(mv.tags.get("gate.reasons") or "[]"),
             "roc_auc": metrics.get("holdout_roc_auc"),
             "pr_auc": metrics.get("holdout_pr_auc"),
             "aliases": sorted(client.get_model_version(name, mv.version).aliases),
@@ -47,6 +49,9 @@ def collect_summary(spec: PipelineSpec, lake: Lake, log: DemoLog, elapsed: float
 
     current = champion_version(spec, TrackingTarget.from_env())
     champion = next((v for v in versions if current and v["version"] == current["version"]), None)
+    from ml_lifecycle.registry_events import alias_history
+
+    history = alias_history(spec, TrackingTarget.from_env(), "champion")
     return {
         "days_ingested": len(lake.partitions("raw", spec.name)),
         "days_validated": len(validated),
@@ -54,6 +59,7 @@ def collect_summary(spec: PipelineSpec, lake: Lake, log: DemoLog, elapsed: float
         "days_quarantined": quarantined,
         "rows_quarantined": quarantined_rows,
         "validation_failures": log.failures,
+        "quarantine_reasons": {d: _quarantine_reason(lake, spec.name, d) for d in quarantined},
         "predictions_days": len(predictions),
         "predictions_rows": sum(lake.partition_metadata("predictions", spec.name, d).get("rows", 0) for d in predictions),
         "drift_days": drift_days,
@@ -61,9 +67,20 @@ def collect_summary(spec: PipelineSpec, lake: Lake, log: DemoLog, elapsed: float
         "trainings": log.trainings,
         "model_versions": versions,
         "champion": champion,
-        "task_overhead": task_overhead([f"{spec.name}_daily", f"{spec.name}_training"]),
+        "alias_history": history,
+        "registry_actions": log.registry_actions,
+        "task_overhead": task_overhead([f"{spec.name}_daily", f"{spec.name}_training", f"{spec.name}_rollback"]),
         "elapsed_seconds": round(elapsed, 1),
     }
+
+
+def _quarantine_reason(lake: Lake, pipeline: str, ds: str) -> str:
+    """The failing expectations of a quarantined day, as validation wrote them next to the rejected rows."""
+    from ml_lifecycle.validation import REASON_FILE, describe_failures
+
+    path = lake.partition_dir("quarantine", pipeline, ds) / REASON_FILE
+    failed = json.loads(path.read_text()).get("failed", []) if path.is_file() else []
+    return describe_failures(failed) or "see the validation report"
 
 
 def task_overhead(dag_ids: list[str]) -> dict[str, Any]:
@@ -107,6 +124,8 @@ def print_summary(summary: dict[str, Any]) -> None:
     print(f"rows quarantined         {summary['rows_quarantined']} (days: {', '.join(summary['days_quarantined']) or 'none'})")
     for ds, what in summary["validation_failures"].items():
         print(f"  {ds}: {what}")
+    for ds, why in summary.get("quarantine_reasons", {}).items():
+        print(f"  {ds} quarantined: {why}")
     print(f"predictions written      {summary['predictions_rows']} rows in {summary['predictions_days']} partitions")
     print(f"days with drift          {len(summary['drift_days'])}: {', '.join(summary['drift_days']) or 'none'}")
     requests = summary["retraining_requests"]
@@ -119,9 +138,17 @@ def print_summary(summary: dict[str, Any]) -> None:
         auc = f"{v['roc_auc']:.3f}" if v["roc_auc"] is not None else "n/a"
         pr = f"{v['pr_auc']:.3f}" if v["pr_auc"] is not None else "n/a"
         print(f"  v{v['version']:<3} as of {v['trained_as_of']}  holdout ROC AUC {auc}  PR AUC {pr}  "
-              f"gate {v['decision']}  {'[' + ', '.join(v['aliases']) + ']' if v['aliases'] else ''}")
+              f"gate {v['decision']}{' (forced)' if v['forced'] else ''}  "
+              f"{'[' + ', '.join(v['aliases']) + ']' if v['aliases'] else ''}")
+        for reason in v["reasons"]:
+            print(f"         - {reason}")
     champion = summary["champion"]
     print(f"champion                 {'v' + champion['version'] + ' (ROC AUC ' + format(champion['roc_auc'], '.3f') + ')' if champion else 'none'}")
+    print("champion alias history:")
+    for e in summary["alias_history"]:
+        print(f"  {e['at'][:19]}  {'v' + e['from_version'] if e['from_version'] != 'none' else '-':<5} -> "
+              f"{'v' + e['to_version'] if e['to_version'] != 'none' else '-':<5} {e['action']:<14} "
+              f"by {e['actor']}: {e['reason'][:70]}")
     overhead = summary["task_overhead"]
     if overhead.get("tasks"):
         print(f"tasks                    {overhead['tasks']} run by Airflow; median wall {overhead['median_wall_s']}s, "
@@ -129,6 +156,6 @@ def print_summary(summary: dict[str, Any]) -> None:
     print(f"elapsed                  {summary['elapsed_seconds']}s")
     print(line)
     print("Look at the same data in the UIs (each command serves until Ctrl-C):")
-    print("  Airflow UI:  make airflow-ui   -> http://localhost:8080  (DAGs churn_daily, churn_training)")
+    print("  Airflow UI:  make airflow-ui   -> http://localhost:8080  (DAGs churn_daily, churn_training, churn_rollback)")
     print("  MLflow UI:   make mlflow-ui    -> http://localhost:5000  (model churn_classifier, aliases)")
     print(line)

@@ -30,6 +30,26 @@ SKOPS_TRUSTED = [
 ]
 
 
+class UntrustedModelTypes(TypeError):
+    """The model holds types outside the reviewed SKOPS_TRUSTED list: it would not load safely."""
+
+
+def check_trusted_types(pipeline: Any) -> None:
+    """Refuse a model whose skops serialisation needs a type that is not in ``SKOPS_TRUSTED``.
+
+    Loading a skops file only instantiates the types it is told to trust; we trust a short list that was
+    reviewed for our model families, and never "whatever the file says". Raised before anything is logged.
+    """
+    import skops.io
+
+    untrusted = sorted(set(skops.io.get_untrusted_types(data=skops.io.dumps(pipeline))) - set(SKOPS_TRUSTED))
+    if untrusted:
+        raise UntrustedModelTypes(
+            f"the model contains types that are not in the reviewed trusted list (training.SKOPS_TRUSTED): "
+            f"{', '.join(untrusted)}; review them and add them to SKOPS_TRUSTED only if loading them is safe"
+        )
+
+
 class InsufficientTrainingData(ValueError):
     """The window does not hold enough labelled rows (or both classes) to train and judge a model."""
 
@@ -78,7 +98,8 @@ def assemble_window(spec: PipelineSpec, lake: Lake, as_of: str) -> dict[str, Any
             f"{spec.training.min_rows}"
         )
 
-    versions = {d: lake.partition_metadata("validated", spec.name, d).get("data_version") for d in feature_days}
+    metadata = {d: lake.partition_metadata("validated", spec.name, d) for d in feature_days}
+    versions = {d: meta.get("data_version") for d, meta in metadata.items()}
     used_feature_days = sorted(joined[spec.event_date_column].unique().tolist())
 
     def write(staging: Path) -> dict[str, Any]:
@@ -96,8 +117,28 @@ def assemble_window(spec: PipelineSpec, lake: Lake, as_of: str) -> dict[str, Any
         "positive_rate": round(float(joined[LABEL].mean()), 4),
         "partitions": used_feature_days,
         "data_versions": {d: versions[d] for d in used_feature_days},
+        "validation": validation_summary({d: metadata[d] for d in used_feature_days}),
         "holdout_from": str(holdout[spec.event_date_column].min()),
     }
+
+
+def validation_summary(metadata: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Compact summary of the validated partitions' ``_SUCCESS`` metadata: rows, warnings, suite."""
+    suites = sorted({f"{m.get('suite')}@{str(m.get('suite_sha256') or '')[:12]}" for m in metadata.values()})
+    return {
+        "partitions": len(metadata),
+        "rows": sum(int(m.get("rows") or 0) for m in metadata.values()),
+        "warnings": sum(int(m.get("warnings") or 0) for m in metadata.values()),
+        "warnings_by_day": {d: int(m["warnings"]) for d, m in sorted(metadata.items()) if m.get("warnings")},
+        "suites": suites,
+    }
+
+
+def compact_validation(summary: dict[str, Any]) -> str:
+    """The validation summary as one short tag value (MLflow tag values are length-limited)."""
+    by_day = ",".join(f"{d}:{w}" for d, w in summary.get("warnings_by_day", {}).items()) or "none"
+    return (f"partitions={summary['partitions']} rows={summary['rows']} warnings={summary['warnings']} "
+            f"warning_days={by_day} suite={'|'.join(summary['suites'])}")[:4900]
 
 
 def _split_by_event_date(spec: PipelineSpec, joined: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -198,11 +239,14 @@ def train_and_register(
         "data_partitions": ",".join(window["partitions"]),
         "data_versions": _compact_versions(window["data_versions"]),
         "train_rows": str(window["train_rows"]),
+        "owner": spec.owner,
+        **({"validation_summary": compact_validation(window["validation"])} if window.get("validation") else {}),
         **library_versions(),
         **lineage,
     }
     with mlflow.start_run(experiment_id=experiment_id, run_name=f"train-{window['as_of']}", tags=tags) as run:
         pipeline.fit(features, train[LABEL])
+        check_trusted_types(pipeline)
         train_scores = pipeline.predict_proba(features)[:, 1]
         mlflow.log_params({"family": spec.model.family, "random_seed": spec.model.random_seed,
                            "window_days": spec.training.window_days, **spec.model.params})
@@ -227,12 +271,17 @@ def train_and_register(
             reference = reference.sample(REFERENCE_MAX_ROWS, random_state=spec.model.random_seed)
         _log_frame(reference, REFERENCE_ARTIFACT)
         _log_frame(pd.read_parquet(window["holdout_path"]), "data/holdout.parquet")
+        if window.get("validation"):
+            mlflow.log_dict(window["validation"], "lineage/validation_summary.json")
 
     version = str(info.registered_model_version)
     for key, value in tags.items():
         client.set_model_version_tag(spec.model.registered_name, version, key, value)
     client.set_model_version_tag(spec.model.registered_name, version, "run_id", run.info.run_id)
-    client.set_registered_model_alias(spec.model.registered_name, "challenger", version)
+    from ml_lifecycle.registry import set_alias
+
+    set_alias(spec, target, "challenger", version, action="candidate", actor=lineage.get("airflow.run_id", "training"),
+              reason=f"new candidate trained as of {window['as_of']}", lineage=lineage)
     return {
         "model_name": spec.model.registered_name,
         "version": version,
