@@ -1,84 +1,411 @@
-"""Batch inference: score a validated partition with the champion, in record batches, published atomically."""
+"""Batch inference: score a validated partition with the champion, in record batches, published atomically.
+
+The work is split in three steps so that Airflow can fan a large partition out over workers
+(``dags/churn_daily.py``: plan_scoring -> score_shard (mapped) -> publish_predictions), and
+:func:`score_partition` runs the same three steps in one process (CLI, tests, benchmark):
+
+1. :func:`plan_scoring` picks the model (a pinned version, else the champion at the run's moment: see
+   :func:`resolve_model`), checks the partition's Parquet schema against the model's signature (a
+   mismatch raises :class:`ScoringSchemaMismatch` and nothing is written) and cuts the partition into
+   shards of at most ``spec.scoring.shard_rows`` rows, aligned to Parquet row groups where possible.
+2. :func:`score_shard` streams one shard in record batches of ``spec.scoring.batch_rows`` through the
+   model with at most ``spec.scoring.threads`` OpenMP threads, into the hidden file
+   ``predictions/<p>/.shards/ds=<ds>/<run-key>/shard-<i>.parquet`` (written under a temporary name and
+   renamed, so a retried shard replaces its own file and nothing else).
+3. :func:`publish_predictions` assembles the shard files into ``predictions/<p>/ds=<ds>/predictions.parquet``
+   through :meth:`Lake.publish_partition` (one shard: hard-linked, no copy; several: streamed into one file,
+   so every reader keeps reading one file) and removes the shard folder.
+
+Re-runs: every column but ``scored_at`` depends only on the input partition and the model version, so a
+re-run writes the same rows in the same order. ``scored_at`` is the wall-clock time at which the run's plan
+was made, shared by every shard and every retry of that run; pass ``scored_at`` to make the file
+byte-for-byte reproducible.
+
+:func:`shadow_score` scores the same partition with the ``challenger`` (when it differs from the model that
+scored the predictions) into ``shadow/<p>/ds=<ds>/``, with agreement statistics against the champion.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ml_lifecycle.evaluation import champion_version
-from ml_lifecycle.lake import Lake, as_ds
+from ml_lifecycle.lake import Lake, as_ds, write_json
 from ml_lifecycle.spec import PipelineSpec
 from ml_lifecycle.tracking import TrackingTarget
-from ml_lifecycle.training import model_input
 
-BATCH_ROWS = 100_000
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+PREDICTIONS_FILE = "predictions.parquet"
+SHADOW_FILE = "shadow.parquet"
+AGREEMENT_FILE = "agreement.json"
+SHARDS_DIR = ".shards"
 
 
 class NoChampion(LookupError):
     """No model version holds the ``champion`` alias yet: there is nothing to score with."""
 
 
-def score_partition(spec: PipelineSpec, lake: Lake, ds: str, target: TrackingTarget) -> dict[str, Any]:
-    import mlflow
+class NoChallenger(LookupError):
+    """No ``challenger`` alias, or it is the model that scored the predictions: nothing to shadow."""
+
+
+class ScoringSchemaMismatch(ValueError):
+    """The validated partition does not have the columns and types the model's signature expects."""
+
+    def __init__(self, model: str, missing: list[str], extra: list[str], mistyped: list[str]) -> None:
+        self.missing, self.extra, self.mistyped = missing, extra, mistyped
+        parts = []
+        if missing:
+            parts.append(f"missing columns {missing}")
+        if extra:
+            parts.append(f"feature columns the model does not take {extra}")
+        if mistyped:
+            parts.append(f"mistyped columns {mistyped}")
+        super().__init__(f"partition does not match the signature of {model}: {'; '.join(parts)}")
+
+
+# ---- which model -----------------------------------------------------------------------------------
+def resolve_model(
+    spec: PipelineSpec,
+    target: TrackingTarget,
+    *,
+    moment: datetime | str | None = None,
+    model_version: str | int | None = None,
+) -> dict[str, str]:
+    """The version to score with: pinned, else the champion at ``moment``, else the current champion.
+
+    ``moment`` is when the run would have run in production (the end of a daily run's data interval): a
+    backfill of a past date scores with the model that was serving then. A moment before the first
+    recorded promotion (nothing was serving, or the registry's clock is ahead of a simulated calendar)
+    falls back to the current champion; ``source`` says which rule applied.
+    """
+    from mlflow.exceptions import MlflowException
+
+    from ml_lifecycle.evaluation import champion_version
+
+    client = target.activate()
+    name = spec.model.registered_name
+    version, source = None, "current_champion"
+    if model_version not in (None, ""):
+        version, source = str(model_version), "pinned"
+    elif moment is not None:
+        from ml_lifecycle.champion_history import champion_at
+
+        at = champion_at(spec, target, moment)
+        if at is not None:
+            version, source = at, "champion_at"
+    if version is None:
+        current = champion_version(spec, target)
+        if current is None:
+            raise NoChampion(f"{name} has no 'champion' alias yet; train and promote a model first")
+        return {**current, "source": source}
+    try:
+        mv = client.get_model_version(name, version)
+    except MlflowException as exc:
+        raise LookupError(f"{name} has no version {version}: {exc}") from exc
+    return {"version": str(mv.version), "run_id": str(mv.run_id), "source": source}
+
+
+def check_schema(spec: PipelineSpec, source: Path, model_uri: str) -> list[str]:
+    """The model's input columns; raises :class:`ScoringSchemaMismatch` if the partition cannot feed them."""
     import pyarrow as pa
+    import pyarrow.parquet as pq
+    from mlflow.models import get_model_info
+
+    signature = get_model_info(model_uri).signature
+    schema = pq.read_schema(source)
+    if signature is None or signature.inputs is None or not signature.inputs.has_input_names():
+        return list(spec.feature_columns)  # nothing to check against: trust the spec
+    inputs = {str(col.name): str(col.type.name) for col in signature.inputs.inputs}
+    present = {name: schema.field(name).type for name in schema.names}
+    features = set(spec.feature_columns)
+    missing = sorted(n for n in inputs if n not in present or n not in features)
+    extra = sorted(n for n in features if n in present and n not in inputs)
+
+    def compatible(expected: str, actual: pa.DataType) -> bool:
+        if pa.types.is_dictionary(actual):
+            actual = actual.value_type
+        if expected in ("double", "float"):
+            return bool(pa.types.is_floating(actual) or pa.types.is_integer(actual) or pa.types.is_boolean(actual))
+        if expected in ("long", "integer"):
+            return bool(pa.types.is_integer(actual) or pa.types.is_boolean(actual))
+        if expected == "string":
+            return bool(pa.types.is_string(actual) or pa.types.is_large_string(actual))
+        if expected == "boolean":
+            return bool(pa.types.is_boolean(actual))
+        return True
+
+    mistyped = sorted(
+        f"{n} ({present[n]}, model expects {t})" for n, t in inputs.items()
+        if n in present and n in features and not compatible(t, present[n])
+    )
+    if missing or extra or mistyped:
+        raise ScoringSchemaMismatch(model_uri, missing, extra, mistyped)
+    return list(inputs)
+
+
+# ---- plan ------------------------------------------------------------------------------------------
+def run_key_of(run_id: str) -> str:
+    """A folder name for one Airflow run (run ids hold ':' and '+')."""
+    return re.sub(r"[^A-Za-z0-9_.=-]", "_", run_id)[:200] or "run"
+
+
+def shard_dir(lake: Lake, spec: PipelineSpec, ds: str, run_key: str) -> Path:
+    return lake.zone_dir("predictions", spec.name) / SHARDS_DIR / f"ds={as_ds(ds)}" / run_key
+
+
+def plan_scoring(
+    spec: PipelineSpec,
+    lake: Lake,
+    ds: str,
+    target: TrackingTarget,
+    *,
+    moment: datetime | str | None = None,
+    model_version: str | int | None = None,
+    run_key: str = "local",
+    scored_at: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """One self-contained dict per shard (what ``score_shard`` is mapped over); at least one shard."""
     import pyarrow.parquet as pq
 
     ds = as_ds(ds)
     source = lake.require_partition("validated", spec.name, ds) / "data.parquet"
-    champion = champion_version(spec, target)
-    if champion is None:
-        raise NoChampion(f"{spec.model.registered_name} has no 'champion' alias yet; train and promote a model first")
-    name, version = spec.model.registered_name, champion["version"]
-    model = mlflow.sklearn.load_model(f"models:/{name}/{version}")
-    scored_at = datetime.now(UTC)
-    input_version = lake.partition_metadata("validated", spec.name, ds).get("data_version")
+    model = resolve_model(spec, target, moment=moment, model_version=model_version)
+    name = spec.model.registered_name
+    model_uri = f"models:/{name}/{model['version']}"
+    check_schema(spec, source, model_uri)
+    row_groups = [pq.ParquetFile(source).metadata.row_group(i).num_rows
+                  for i in range(pq.ParquetFile(source).metadata.num_row_groups)]
+    folder = shard_dir(lake, spec, ds, run_key)
+    shutil.rmtree(folder, ignore_errors=True)  # a new plan starts from no shards
+    common = {
+        "ds": ds,
+        "model_name": name,
+        "model_version": model["version"],
+        "model_run_id": model["run_id"],
+        "model_source": model["source"],
+        "moment": None if moment is None else str(moment),
+        "scored_at": (scored_at or datetime.now(UTC)).astimezone(UTC).isoformat(),
+        "run_key": run_key,
+        "input_data_version": lake.partition_metadata("validated", spec.name, ds).get("data_version"),
+    }
+    ranges = shard_ranges(row_groups, spec.scoring.shard_rows)
+    return [{**common, "index": i, "shards": len(ranges), "row_start": a, "row_stop": b}
+            for i, (a, b) in enumerate(ranges)]
+
+
+def shard_ranges(row_groups: list[int], shard_rows: int) -> list[tuple[int, int]]:
+    """Row ranges of at most ``shard_rows``: whole row groups packed together, large ones cut evenly."""
+    pieces: list[tuple[int, int]] = []
+    offset = 0
+    for rows in row_groups:
+        parts = max(1, -(-rows // shard_rows))
+        bounds = [offset + rows * k // parts for k in range(parts + 1)]
+        pieces.extend(zip(bounds, bounds[1:], strict=False))
+        offset += rows
+    merged: list[tuple[int, int]] = []
+    for start, stop in pieces:
+        if merged and stop - merged[-1][0] <= shard_rows:
+            merged[-1] = (merged[-1][0], stop)
+        else:
+            merged.append((start, stop))
+    return merged or [(0, 0)]
+
+
+# ---- score -----------------------------------------------------------------------------------------
+def load_model(spec: PipelineSpec, target: TrackingTarget, version: str) -> Any:
+    import mlflow
+
+    target.activate()
+    return mlflow.sklearn.load_model(f"models:/{spec.model.registered_name}/{version}")
+
+
+def _batches(source: Path, start: int, stop: int, batch_rows: int, columns: list[str]) -> Iterator[pa.RecordBatch]:
+    """Record batches of rows ``[start, stop)``, reading only the row groups that hold them."""
+    import pyarrow.parquet as pq
+
+    reader = pq.ParquetFile(source)
+    offset = 0
+    for group in range(reader.metadata.num_row_groups):
+        rows = reader.metadata.row_group(group).num_rows
+        if offset + rows <= start or offset >= stop:
+            offset += rows
+            continue
+        position = offset
+        for batch in reader.iter_batches(batch_size=batch_rows, row_groups=[group], columns=columns):
+            lo, hi = max(start - position, 0), min(stop - position, batch.num_rows)
+            position += batch.num_rows
+            if hi > lo:
+                yield batch.slice(lo, hi - lo)
+            if position >= stop:
+                return
+        offset += rows
+
+
+def _scored_batches(
+    spec: PipelineSpec, source: Path, model: Any, start: int, stop: int
+) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
+    """(id and event-date columns, scores) per record batch, predicted with at most ``scoring.threads`` threads."""
+    from threadpoolctl import threadpool_limits
+
+    from ml_lifecycle.training import model_input
+
+    columns = [spec.id_column, spec.event_date_column, *spec.feature_columns]
+    with threadpool_limits(limits=spec.scoring.threads):
+        for batch in _batches(source, start, stop, spec.scoring.batch_rows, columns):
+            frame = model_input(spec, batch.select(spec.feature_columns).to_pandas())
+            yield batch.select([spec.id_column, spec.event_date_column]), model.predict_proba(frame)[:, 1]
+
+
+def _prediction_table(spec: PipelineSpec, keys: pa.RecordBatch, scores: np.ndarray, shard: dict[str, Any]) -> pa.Table:
+    import pyarrow as pa
+
+    n = len(scores)
+    return pa.table(
+        {
+            spec.id_column: keys.column(0).cast(pa.string()),
+            spec.event_date_column: keys.column(1).cast(pa.string()),
+            "score": pa.array(scores, pa.float64()),
+            "decision": pa.array(scores >= spec.decision_threshold),
+            "model_name": pa.array([shard["model_name"]] * n, pa.string()),
+            "model_version": pa.array([shard["model_version"]] * n, pa.string()),
+            "model_run_id": pa.array([shard["model_run_id"]] * n, pa.string()),
+            "scored_at": pa.array([datetime.fromisoformat(shard["scored_at"])] * n, pa.timestamp("us", tz="UTC")),
+        },
+        schema=prediction_schema(spec),
+    )
+
+
+def score_shard(
+    spec: PipelineSpec, lake: Lake, shard: dict[str, Any], target: TrackingTarget, *, model: Any = None
+) -> dict[str, Any]:
+    """Score one shard into its hidden shard file (replacing an earlier attempt's); returns its counts."""
+    import pyarrow.parquet as pq
+
+    ds = shard["ds"]
+    source = lake.require_partition("validated", spec.name, ds) / "data.parquet"
+    current = lake.partition_metadata("validated", spec.name, ds).get("data_version")
+    if current != shard["input_data_version"]:
+        raise RuntimeError(f"validated ds={ds} changed since the plan ({shard['input_data_version']} -> {current}); "
+                           "re-run plan_scoring")
+    model = model if model is not None else load_model(spec, target, shard["model_version"])
+    folder = shard_dir(lake, spec, ds, shard["run_key"])
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"shard-{shard['index']:05d}.parquet"
+    tmp = folder / f".{final.name}.{uuid.uuid4().hex}.tmp"
+    rows = positives = 0
+    try:
+        with pq.ParquetWriter(tmp, prediction_schema(spec)) as writer:
+            for keys, scores in _scored_batches(spec, source, model, shard["row_start"], shard["row_stop"]):
+                table = _prediction_table(spec, keys, scores, shard)
+                writer.write_table(table)
+                rows += len(scores)
+                positives += int((scores >= spec.decision_threshold).sum())
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    expected = shard["row_stop"] - shard["row_start"]
+    if rows != expected:
+        raise RuntimeError(f"shard {shard['index']} of ds={ds} scored {rows} rows, planned {expected}")
+    return {"index": shard["index"], "rows": rows, "positives": positives, "path": str(final)}
+
+
+# ---- publish ---------------------------------------------------------------------------------------
+def publish_predictions(
+    spec: PipelineSpec, lake: Lake, shards: list[dict[str, Any]], results: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Assemble every planned shard's file into ``predictions/<p>/ds=<ds>/`` atomically; drop the shards."""
+    import pyarrow.parquet as pq
+
+    shards = sorted(shards, key=lambda s: s["index"])
+    by_index = {int(r["index"]): r for r in results}
+    first = shards[0]
+    ds = first["ds"]
+    absent = [s["index"] for s in shards if s["index"] not in by_index or not Path(by_index[s["index"]]["path"]).is_file()]
+    if absent or len(shards) != first["shards"]:
+        raise RuntimeError(f"predictions ds={ds}: shards {absent} of {first['shards']} have no scored file")
+    files = [Path(by_index[s["index"]]["path"]) for s in shards]
+    rows = sum(int(by_index[s["index"]]["rows"]) for s in shards)
+    positives = sum(int(by_index[s["index"]]["positives"]) for s in shards)
 
     def write(staging: Path) -> dict[str, Any]:
-        rows = positives = 0
-        reader = pq.ParquetFile(source)
-        writer = None
-        try:
-            for batch in reader.iter_batches(batch_size=BATCH_ROWS):
-                frame = batch.to_pandas()
-                scores = model.predict_proba(model_input(spec, frame))[:, 1]
-                decisions = scores >= spec.decision_threshold
-                table = pa.table(
-                    {
-                        spec.id_column: pa.array(frame[spec.id_column].astype(str)),
-                        spec.event_date_column: pa.array(frame[spec.event_date_column].astype(str)),
-                        "score": pa.array(scores, pa.float64()),
-                        "decision": pa.array(decisions),
-                        "model_name": pa.array([name] * len(frame)),
-                        "model_version": pa.array([version] * len(frame)),
-                        "model_run_id": pa.array([champion["run_id"]] * len(frame)),
-                        "scored_at": pa.array([scored_at] * len(frame), pa.timestamp("us", tz="UTC")),
-                    },
-                    schema=prediction_schema(spec),
-                )
-                if writer is None:
-                    writer = pq.ParquetWriter(staging / "predictions.parquet", table.schema)
-                writer.write_table(table)
-                rows += len(frame)
-                positives += int(decisions.sum())
-            if writer is None:  # an empty partition still gets an (empty) predictions file
-                writer = pq.ParquetWriter(staging / "predictions.parquet", prediction_schema(spec))
-        finally:
-            if writer is not None:
-                writer.close()
-        return {"rows": rows, "positives": positives, "model_version": version, "input_data_version": input_version}
+        target_file = staging / PREDICTIONS_FILE
+        if len(files) == 1:
+            try:
+                os.link(files[0], target_file)  # the shard file stays until the partition is in place
+            except OSError:
+                shutil.copyfile(files[0], target_file)
+        else:
+            with pq.ParquetWriter(target_file, prediction_schema(spec)) as writer:
+                for path in files:
+                    for batch in pq.ParquetFile(path).iter_batches(batch_size=spec.scoring.batch_rows):
+                        writer.write_batch(batch)
+        return {
+            "rows": rows,
+            "positives": positives,
+            "model_name": first["model_name"],
+            "model_version": first["model_version"],
+            "model_run_id": first["model_run_id"],
+            "model_source": first["model_source"],
+            "moment": first["moment"],
+            "scored_at": first["scored_at"],
+            "shards": len(files),
+            "input_data_version": first["input_data_version"],
+        }
 
     final = lake.publish_partition("predictions", spec.name, ds, write)
-    meta = lake.partition_metadata("predictions", spec.name, ds)
+    _remove_shards(lake, spec, ds, first["run_key"])
     return {
         "ds": ds,
-        "rows": meta["rows"],
-        "predicted_positive": meta["positives"],
-        "model_name": name,
-        "model_version": version,
-        "model_run_id": champion["run_id"],
-        "predictions_path": str(final / "predictions.parquet"),
+        "rows": rows,
+        "predicted_positive": positives,
+        "model_name": first["model_name"],
+        "model_version": first["model_version"],
+        "model_run_id": first["model_run_id"],
+        "model_source": first["model_source"],
+        "shards": len(files),
+        "predictions_path": str(final / PREDICTIONS_FILE),
     }
+
+
+def _remove_shards(lake: Lake, spec: PipelineSpec, ds: str, run_key: str) -> None:
+    folder = shard_dir(lake, spec, ds, run_key)
+    shutil.rmtree(folder, ignore_errors=True)
+    for parent in (folder.parent, folder.parent.parent):  # .shards/ds=<ds>/ and .shards/, when empty
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+
+
+def score_partition(
+    spec: PipelineSpec,
+    lake: Lake,
+    ds: str,
+    target: TrackingTarget,
+    *,
+    moment: datetime | str | None = None,
+    model_version: str | int | None = None,
+    scored_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Plan, score every shard and publish, in this process (the model is loaded once)."""
+    shards = plan_scoring(spec, lake, ds, target, moment=moment, model_version=model_version,
+                          run_key=f"local-{uuid.uuid4().hex[:12]}", scored_at=scored_at)
+    model = load_model(spec, target, shards[0]["model_version"])
+    try:
+        results = [score_shard(spec, lake, shard, target, model=model) for shard in shards]
+        return publish_predictions(spec, lake, shards, results)
+    finally:
+        _remove_shards(lake, spec, shards[0]["ds"], shards[0]["run_key"])
 
 
 def prediction_schema(spec: PipelineSpec) -> Any:
@@ -94,3 +421,116 @@ def prediction_schema(spec: PipelineSpec) -> Any:
         ("model_run_id", pa.string()),
         ("scored_at", pa.timestamp("us", tz="UTC")),
     ])
+
+
+# ---- shadow ----------------------------------------------------------------------------------------
+def challenger_version(spec: PipelineSpec, target: TrackingTarget) -> dict[str, str] | None:
+    from mlflow.exceptions import MlflowException
+
+    client = target.activate()
+    try:
+        mv = client.get_model_version_by_alias(spec.model.registered_name, "challenger")
+    except MlflowException:
+        return None
+    return {"version": str(mv.version), "run_id": str(mv.run_id)}
+
+
+def shadow_score(
+    spec: PipelineSpec,
+    lake: Lake,
+    ds: str,
+    target: TrackingTarget,
+    *,
+    lineage: dict[str, str] | None = None,
+    scored_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Score the partition with the ``challenger`` into ``shadow/``; compare with the published predictions.
+
+    Raises :class:`NoChallenger` when there is no challenger or it is the model that scored the
+    predictions. The predictions partition is only read.
+    """
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    ds = as_ds(ds)
+    published = lake.require_partition("predictions", spec.name, ds)
+    champion_meta = lake.partition_metadata("predictions", spec.name, ds)
+    challenger = challenger_version(spec, target)
+    if challenger is None or challenger["version"] == str(champion_meta.get("model_version")):
+        raise NoChallenger(f"{spec.model.registered_name}: no challenger other than "
+                           f"v{champion_meta.get('model_version')} to shadow-score")
+    source = lake.require_partition("validated", spec.name, ds) / "data.parquet"
+    name = spec.model.registered_name
+    check_schema(spec, source, f"models:/{name}/{challenger['version']}")
+    model = load_model(spec, target, challenger["version"])
+    champion = pq.read_table(published / PREDICTIONS_FILE, columns=[spec.id_column, "score", "decision"])
+    rows = champion.num_rows
+    shard = {"model_name": name, "model_version": challenger["version"], "model_run_id": challenger["run_id"],
+             "scored_at": (scored_at or datetime.now(UTC)).astimezone(UTC).isoformat()}
+    agreement: dict[str, Any] = {}
+
+    def write(staging: Path) -> dict[str, Any]:
+        parts = []
+        offset = 0
+        with pq.ParquetWriter(staging / SHADOW_FILE, prediction_schema(spec)) as writer:
+            for keys, scores in _scored_batches(spec, source, model, 0, rows):
+                ids = champion.column(spec.id_column).slice(offset, len(scores)).combine_chunks()
+                if not ids.equals(keys.column(0).cast(ids.type)):
+                    raise RuntimeError(f"shadow ds={ds}: validated rows no longer line up with the predictions")
+                offset += len(scores)
+                writer.write_table(_prediction_table(spec, keys, scores, shard))
+                parts.append(scores)
+        if offset != rows:
+            raise RuntimeError(f"shadow ds={ds}: scored {offset} rows, the predictions have {rows}")
+        shadow_scores = np.concatenate(parts) if parts else np.empty(0)
+        champion_scores = champion.column("score").to_numpy()
+        agreement.update(agreement_stats(champion_scores, shadow_scores, spec.decision_threshold))
+        agreement.update({"ds": ds, "champion_version": str(champion_meta.get("model_version")),
+                          "challenger_version": challenger["version"], "challenger_run_id": challenger["run_id"]})
+        write_json(staging / AGREEMENT_FILE, agreement)
+        return {"rows": rows, "model_version": challenger["version"],
+                "champion_version": agreement["champion_version"], "input_data_version": champion_meta.get("input_data_version")}
+
+    final = lake.publish_partition("shadow", spec.name, ds, write)
+    run_id = _log_shadow_run(spec, target, ds, agreement, final / AGREEMENT_FILE, lineage or {})
+    return {**agreement, "shadow_path": str(final / SHADOW_FILE), "monitoring_run_id": run_id}
+
+
+def agreement_stats(champion: np.ndarray, challenger: np.ndarray, threshold: float) -> dict[str, Any]:
+    """Pearson correlation, decision agreement, KS statistic and mean shift (challenger - champion)."""
+    import numpy as np
+    from scipy.stats import ks_2samp
+
+    n = len(champion)
+    if n == 0:
+        return {"rows": 0, "pearson": None, "decision_agreement": None, "ks_statistic": None, "mean_shift": None}
+    constant = float(np.std(champion)) == 0.0 or float(np.std(challenger)) == 0.0
+    return {
+        "rows": n,
+        "pearson": None if constant else float(np.corrcoef(champion, challenger)[0, 1]),
+        "decision_agreement": float(np.mean((champion >= threshold) == (challenger >= threshold))),
+        "ks_statistic": float(ks_2samp(champion, challenger).statistic),
+        "mean_shift": float(np.mean(challenger) - np.mean(champion)),
+        "champion_positive_rate": float(np.mean(champion >= threshold)),
+        "challenger_positive_rate": float(np.mean(challenger >= threshold)),
+    }
+
+
+def _log_shadow_run(
+    spec: PipelineSpec, target: TrackingTarget, ds: str, agreement: dict[str, Any], report: Path,
+    lineage: dict[str, str],
+) -> str:
+    import mlflow
+
+    target.activate()
+    experiment_id = target.experiment_id(f"{spec.name}-monitoring")
+    tags = {"pipeline": spec.name, "monitoring": "shadow", "ds": ds,
+            "champion_version": agreement["champion_version"], "challenger_version": agreement["challenger_version"],
+            **lineage}
+    metrics = {k: float(v) for k, v in agreement.items()
+               if k in ("rows", "pearson", "decision_agreement", "ks_statistic", "mean_shift",
+                        "champion_positive_rate", "challenger_positive_rate") and v is not None}
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"shadow-{ds}", tags=tags) as run:
+        mlflow.log_metrics(metrics)
+        mlflow.log_artifact(str(report), artifact_path="shadow")
+    return str(run.info.run_id)
