@@ -6,6 +6,12 @@ decides per column whether it drifted. We only read its verdicts back from the s
 direction of the comparison differs between p-values (drift below the threshold) and distances
 (drift at or above it), and re-deriving it here would be a second, diverging definition of drift.
 
+Next to Evidently's verdicts, the population stability index (PSI) of every tested column (and of the
+score) is computed in numpy: bins are the reference's quantiles for numeric columns and the categories
+for the others, with a small epsilon so an empty bin on one side stays finite. PSI is reported (and
+flagged at ``drift.psi_threshold``) but is not the verdict: it is one number comparable across
+columns, methods and days, which Evidently's per-method scores are not.
+
 Heavy libraries are imported inside the functions so that parsing a DAG file never pays for them.
 """
 
@@ -18,7 +24,7 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +43,7 @@ JSON_METRICS_NAME = "drift_metrics.json"
 _VALUE_DRIFT = "evidently:metric_v2:ValueDrift"
 _DRIFTED_COLUMNS_COUNT = "evidently:metric_v2:DriftedColumnsCount"
 _FAILED = "FAIL"  # an Evidently drift test fails when drift was detected
+PSI_EPSILON = 1e-4  # floor of a bin's share in the PSI, so a bin empty on one side stays finite
 
 
 @dataclass(frozen=True)
@@ -52,9 +59,13 @@ class DriftResult:
     current_rows: int
     html_path: str | None = None
     json_path: str | None = None
+    psi: dict[str, float] = field(default_factory=dict)  # column (and score column) -> PSI
+    psi_flagged: list[str] = field(default_factory=list)  # columns with PSI >= spec.drift.psi_threshold
 
     def to_dict(self) -> dict:
         return {
+            "psi": {name: float(value) for name, value in self.psi.items()},
+            "psi_flagged": list(self.psi_flagged),
             "dataset_drift": bool(self.dataset_drift),
             "drift_share": float(self.drift_share),
             "drifted_columns": list(self.drifted_columns),
@@ -105,9 +116,16 @@ def check_drift(
         score_column=score,
         drift_share=spec.drift.drift_share,
         threshold=spec.drift.feature_threshold,
+        per_column_threshold=spec.drift.per_column_threshold,
     )
     raw = json.loads(snapshot.json())  # through JSON so numpy scalars and enums become plain values
     verdicts, dataset_drift, drift_share = _read_verdicts(raw)
+    psi = {
+        column: population_stability_index(
+            reference_frame[column], current_frame[column], numeric=column in numerical, bins=spec.drift.psi_bins
+        )
+        for column in [*feature_columns, *([score] if score is not None else [])]
+    }
 
     result = DriftResult(
         dataset_drift=dataset_drift,
@@ -117,6 +135,8 @@ def check_drift(
         score_drift=verdicts[score] if score is not None else None,
         reference_rows=len(reference),
         current_rows=len(current),
+        psi=psi,
+        psi_flagged=[c for c, value in psi.items() if value >= spec.drift.psi_threshold],
     )
     if out_dir is None:
         return result
@@ -218,6 +238,7 @@ def _run_evidently(
     score_column: str | None,
     drift_share: float,
     threshold: float | None,
+    per_column_threshold: dict[str, float] | None = None,
 ) -> Any:
     with _quiet_evidently():
         from evidently import DataDefinition, Dataset, Report
@@ -226,10 +247,13 @@ def _run_evidently(
 
         # An explicit definition, so nothing (an id, a date) is ever guessed into a drift test.
         definition = DataDefinition(numerical_columns=numerical, categorical_columns=categorical)
-        per_column_threshold = None if threshold is None else dict.fromkeys(feature_columns, threshold)
+        # Evidently's own per-column override (DataDriftPreset.per_column_threshold, which it resolves
+        # before any all-column threshold); one dict holds both the spec-wide and the per-column values.
+        thresholds = {} if threshold is None else dict.fromkeys(feature_columns, threshold)
+        thresholds.update({c: v for c, v in (per_column_threshold or {}).items() if c in feature_columns})
         metrics: list[Any] = [
             DataDriftPreset(
-                columns=feature_columns, drift_share=drift_share, per_column_threshold=per_column_threshold
+                columns=feature_columns, drift_share=drift_share, per_column_threshold=thresholds or None
             )
         ]
         if score_column is not None:
@@ -278,6 +302,41 @@ def _read_verdicts(raw: dict[str, Any]) -> tuple[dict[str, dict], bool, float]:
     if dataset_drift is None or drift_share is None:
         raise RuntimeError("Evidently's snapshot has no drifted-columns count")
     return verdicts, dataset_drift, drift_share
+
+
+# ---- PSI ---------------------------------------------------------------------------------------
+def population_stability_index(
+    reference: pd.Series, current: pd.Series, *, numeric: bool, bins: int = 10, epsilon: float = PSI_EPSILON
+) -> float:
+    """PSI = sum((cur - ref) * ln(cur / ref)) over bins; missing values are a bin of their own.
+
+    Numeric: edges at the reference's quantiles (duplicates merged, open-ended outer bins), so each
+    bin holds about 1/bins of the reference. Categorical: one bin per value seen on either side.
+    Shares are floored at ``epsilon``. 0 is identical; 0.1-0.2 is a moderate shift, above 0.2 a large one.
+    """
+    import numpy as np
+
+    ref_missing, cur_missing = reference.isna().to_numpy(), current.isna().to_numpy()
+    if numeric:
+        ref_values = reference.to_numpy(dtype=float)[~ref_missing]
+        cur_values = current.to_numpy(dtype=float)[~cur_missing]
+        if len(ref_values) == 0:
+            edges = np.array([], dtype=float)
+        else:
+            edges = np.unique(np.quantile(ref_values, np.linspace(0.0, 1.0, bins + 1))[1:-1])
+        ref_counts = np.bincount(np.searchsorted(edges, ref_values, side="right"), minlength=len(edges) + 1)
+        cur_counts = np.bincount(np.searchsorted(edges, cur_values, side="right"), minlength=len(edges) + 1)
+    else:
+        ref_text = reference[~ref_missing].astype(str).to_numpy()
+        cur_text = current[~cur_missing].astype(str).to_numpy()
+        categories = np.unique(np.concatenate([ref_text, cur_text]))
+        ref_counts = np.bincount(np.searchsorted(categories, ref_text), minlength=len(categories))
+        cur_counts = np.bincount(np.searchsorted(categories, cur_text), minlength=len(categories))
+    ref_counts = np.append(ref_counts, ref_missing.sum())
+    cur_counts = np.append(cur_counts, cur_missing.sum())
+    ref_share = np.maximum(ref_counts / max(len(reference), 1), epsilon)
+    cur_share = np.maximum(cur_counts / max(len(current), 1), epsilon)
+    return float(np.sum((cur_share - ref_share) * np.log(cur_share / ref_share)))
 
 
 # ---- outputs -----------------------------------------------------------------------------------

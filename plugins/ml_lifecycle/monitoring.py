@@ -57,6 +57,8 @@ def check_partition_drift(spec: PipelineSpec, lake: Lake, ds: str, target: Track
         "dataset_drift": bool(outcome["dataset_drift"]),
         "drift_share": round(float(outcome["drift_share"]), 4),
         "drifted_columns": list(outcome["drifted_columns"]),
+        "score_drift": None if outcome["score_drift"] is None else bool(outcome["score_drift"]["drifted"]),
+        "psi_flagged": list(outcome["psi_flagged"]),
         "reference_version": champion["version"],
         "report_path": str(folder / "drift_report.html"),
     }
@@ -89,7 +91,15 @@ def drift_history(spec: PipelineSpec, lake: Lake, *, up_to: str) -> dict[str, bo
 
 
 def decide_and_record_retraining(spec: PipelineSpec, lake: Lake, ds: str) -> dict[str, Any]:
-    """Apply the retraining policy for ``ds`` and keep the decision, trigger or not, with its reason."""
+    """Apply the retraining policy for ``ds`` and keep the decision, trigger or not, with its reason.
+
+    Inputs, all read from the lake as of ``ds``: the drift verdicts (reports/drift), the earlier
+    requests (reports/retraining decisions with retrain=true), the training runs (training/
+    partitions) and the newest realized-performance report (reports/performance), of which the rolling
+    window's rows scored by the most recent model version are judged against the performance floor.
+    The record (reports/<p>/retraining/ds=<ds>/decision.json) holds the decision, its reason, its
+    checks and these inputs.
+    """
     from ml_lifecycle.retraining import decide_retraining
 
     ds = as_ds(ds)
@@ -98,20 +108,49 @@ def decide_and_record_retraining(spec: PipelineSpec, lake: Lake, ds: str) -> dic
         if day < ds and _load_decision(lake, spec, day).get("retrain")
     ]
     trainings = [day for day in lake.partitions("training", spec.name) if day <= ds]
+    realized = realized_window(spec, lake, up_to=ds)
     decision = decide_retraining(
         ds=ds,
         drift_history=drift_history(spec, lake, up_to=ds),
-        last_request_ds=earlier_requests[-1] if earlier_requests else None,
-        last_training_ds=trainings[-1] if trainings else None,
+        request_history=earlier_requests,
+        training_history=trainings,
+        realized=realized,
+        min_rows=spec.monitoring.min_rows,
         policy=spec.retraining,
     )
-    record = {"ds": ds, "decided_at": datetime.now(UTC).isoformat(), **decision.to_dict()}
+    record = {
+        "ds": ds,
+        "decided_at": datetime.now(UTC).isoformat(),
+        **decision.to_dict(),
+        "inputs": {"requests": earlier_requests, "trainings": trainings, "realized": realized},
+    }
+
     def write(staging: Path) -> dict[str, Any]:
         write_json(staging / DECISION_JSON, record)
         return {"retrain": record["retrain"]}
 
     lake.publish_report(spec.name, "retraining", ds, write)
     return record
+
+
+def realized_window(spec: PipelineSpec, lake: Lake, *, up_to: str) -> dict[str, Any] | None:
+    """Rolling realized performance of the latest scoring model version, from the newest report.
+
+    Only that version's rows count: after a retraining the old model's poor days must not keep
+    triggering requests for the new one.
+    """
+    from ml_lifecycle.performance import latest_performance
+
+    report = latest_performance(spec, lake, up_to=up_to)
+    if report is None or not report["by_event_date"]:
+        return None
+    latest_day = max(report["by_event_date"])
+    versions = sorted(report["by_event_date"][latest_day]["by_version"], key=lambda v: (len(v), v))
+    if not versions or versions[-1] not in report["window"]["by_version"]:
+        return None
+    version = versions[-1]
+    return {"report_ds": report["ds"], "model_version": version, "from": report["window"]["from"],
+            "to": report["window"]["to"], **report["window"]["by_version"][version]}
 
 
 def _load_decision(lake: Lake, spec: PipelineSpec, day: str) -> dict[str, Any]:

@@ -205,3 +205,45 @@ def test_non_numeric_values_in_a_numeric_column_are_refused(reference: pd.DataFr
     current.loc[current.index[0], "total_charges"] = " "  # the telco file's blank total for new customers
     with pytest.raises(ValueError, match="'total_charges' in the current frame is not numeric"):
         check_drift(make_spec(), reference, current)
+
+
+# ---- PSI and per-column thresholds -------------------------------------------------------------------
+def test_psi_is_reported_for_every_column_and_the_score(reference: pd.DataFrame) -> None:
+    current = churn_frame(400, seed=3, shifted=True)
+    result = check_drift(make_spec(), reference, current, score_column="score")
+    assert list(result.psi) == [*NUMERIC, *BINARY, *CATEGORICAL, "score"]
+    assert result.psi["monthly_charges"] > 0.2 and result.psi["contract"] > 0.2
+    assert result.psi["tenure"] < 0.1 and result.psi["senior_citizen"] < 0.1
+    assert {"monthly_charges", "contract"} <= set(result.psi_flagged)
+    assert "tenure" not in result.psi_flagged
+    as_dict = result.to_dict()
+    assert all(type(v) is float for v in as_dict["psi"].values())
+
+
+def test_psi_definition() -> None:
+    from ml_lifecycle.drift import PSI_EPSILON, population_stability_index
+
+    same = pd.Series(np.arange(1000, dtype=float))
+    assert population_stability_index(same, same, numeric=True) == pytest.approx(0.0)
+    ref = pd.Series(["a"] * 50 + ["b"] * 50)
+    cur = pd.Series(["a"] * 80 + ["b"] * 20)
+    expected = (0.8 - 0.5) * np.log(0.8 / 0.5) + (0.2 - 0.5) * np.log(0.2 / 0.5)
+    assert population_stability_index(ref, cur, numeric=False) == pytest.approx(expected)
+    new_category = population_stability_index(ref, pd.Series(["c"] * 100), numeric=False)
+    assert np.isfinite(new_category) and new_category > 5  # epsilon keeps an empty bin finite
+    assert PSI_EPSILON > 0
+    shifted = population_stability_index(same, same + 500, numeric=True)  # half the values above every edge
+    assert shifted > 1.0
+
+
+def test_per_column_threshold_reaches_evidently(reference: pd.DataFrame) -> None:
+    spec = make_spec(per_column_threshold={"tenure": 0.9, "contract": 1e-300})
+    result = check_drift(spec, reference, churn_frame(400, seed=2))
+    assert result.columns["tenure"]["threshold"] == 0.9 and result.columns["tenure"]["drifted"]  # p < 0.9
+    assert result.columns["contract"]["threshold"] == 1e-300 and not result.columns["contract"]["drifted"]
+    assert result.columns["monthly_charges"]["threshold"] == 0.05
+
+
+def test_per_column_threshold_must_name_drift_columns() -> None:
+    with pytest.raises(ValueError, match=r"per_column_threshold names columns that are not drift columns: \['nope'\]"):
+        make_spec(per_column_threshold={"nope": 0.1})
