@@ -13,33 +13,26 @@ Every day the telco's customer snapshot lands in `landing/churn/<ds>/`. This wor
    retried alone) and **publish_predictions**: one `predictions/` partition, published atomically;
 5. **shadow_score**: scores the day with the `challenger` too, when there is one, into `shadow/` with
    its agreement with the champion (the predictions are only read);
-6. **drift_check**: compares the day with the champion's training sample (Evidently report);
-7. **retraining_policy**: requests retraining (an Asset event that `churn_training` is scheduled on)
-   when drift persists, outside the cool-down.
+6. **drift_check**: compares the day with the champion's training sample (Evidently report, PSI);
+7. **realized_performance**: joins the labels that arrived today with the predictions of their days;
+   rolls a new champion back automatically when it does worse than its predecessor;
+8. **retraining_policy**: requests retraining (an Asset event that `churn_training` is scheduled on)
+   when drift persists on N of the last M days or realized performance falls below its floor, within
+   the cool-downs and the weekly cap.
 
 Backfill-friendly: each date writes only its own partitions, atomically. Settings live in
-`include/pipelines/churn.yaml`.
+`include/pipelines/churn.yaml`; the tasks come from `ml_lifecycle.workflows.daily_tasks`, which returns
+them so you can wire your own in, e.g. `tasks = daily_tasks(PIPELINE); tasks.validate >> my_check`.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG
 
-from ml_lifecycle import assets
-from ml_lifecycle.operators import (
-    DriftCheckOperator,
-    IngestOperator,
-    PlanScoringOperator,
-    PublishPredictionsOperator,
-    RetrainingPolicyOperator,
-    ScoreShardOperator,
-    ShadowScoreOperator,
-    ValidateOperator,
-)
+from ml_lifecycle.workflows import daily_params, daily_tasks, default_args
 
 PIPELINE = "churn"
 
@@ -49,30 +42,9 @@ with DAG(
     schedule="@daily",
     start_date=pendulum.datetime(2026, 10, 1, tz="UTC"),
     catchup=True,
-    max_active_runs=1,  # the retraining policy reads the earlier days' drift verdicts in order
+    max_active_runs=1,  # the retraining policy reads the earlier days' verdicts in order
     tags=["ml-lifecycle", PIPELINE, "scoring"],
-    default_args={"owner": "ml-platform", "retries": 2, "retry_delay": timedelta(minutes=5)},
-    params={
-        "model_version": Param(
-            None, type=["null", "string"], description="Score with this registered version (empty: the champion "
-            "at the end of the run's data interval)."
-        )
-    },
+    default_args=default_args("ml-platform", PIPELINE),
+    params=daily_params(),
 ):
-    ingest = IngestOperator(task_id="ingest", pipeline=PIPELINE)
-    validate = ValidateOperator(task_id="validate", pipeline=PIPELINE, outlets=[assets.validated_data(PIPELINE)])
-    plan = PlanScoringOperator(
-        task_id="plan_scoring", pipeline=PIPELINE, model_version="{{ params.model_version or '' }}"
-    )
-    scored = ScoreShardOperator.partial(task_id="score_shard", pipeline=PIPELINE).expand(shard=plan.output)
-    publish = PublishPredictionsOperator(
-        task_id="publish_predictions", pipeline=PIPELINE, shards=plan.output, results=scored.output,
-        outlets=[assets.predictions(PIPELINE)],
-    )
-    shadow_score = ShadowScoreOperator(task_id="shadow_score", pipeline=PIPELINE)
-    drift_check = DriftCheckOperator(task_id="drift_check", pipeline=PIPELINE)
-    retraining_policy = RetrainingPolicyOperator(
-        task_id="retraining_policy", pipeline=PIPELINE, outlets=[assets.retraining_request(PIPELINE)]
-    )
-
-    ingest >> validate >> plan >> scored >> publish >> shadow_score >> drift_check >> retraining_policy
+    daily_tasks(PIPELINE)

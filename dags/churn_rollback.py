@@ -13,13 +13,12 @@ current champion, a version the gate rejected. Same from a shell:
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG
 
-from ml_lifecycle.operators import RollbackOperator
+from ml_lifecycle.workflows import default_args, rollback_params, rollback_task
 
 PIPELINE = "churn"
 
@@ -30,25 +29,8 @@ with DAG(
     start_date=pendulum.datetime(2026, 10, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    params={
-        "version": Param(
-            None,
-            type=["null", "string"],
-            pattern="^[0-9]*$",
-            title="Version",
-            description="Model version to make champion. Empty: the previous champion.",
-        ),
-        "reason": Param(
-            "",
-            type="string",
-            minLength=10,
-            title="Reason",
-            description="Why the champion moves (at least 10 characters); recorded in the alias history.",
-        ),
-    },
     tags=["ml-lifecycle", PIPELINE, "registry"],
-    default_args={"owner": "ml-platform", "retries": 1, "retry_delay": timedelta(minutes=1)},
+    default_args=default_args("ml-platform", PIPELINE, retries=1),
+    params=rollback_params(),
 ):
-    RollbackOperator(
-        task_id="rollback", pipeline=PIPELINE, version="{{ params.version or '' }}", reason="{{ params.reason }}"
-    )
+    rollback_task(PIPELINE)

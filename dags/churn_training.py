@@ -24,60 +24,25 @@ tagged as forced with the reason. Leave it empty for a normal run.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG
 
 from ml_lifecycle import assets
-from ml_lifecycle.operators import (
-    AssembleTrainingWindowOperator,
-    EvaluateModelOperator,
-    GateOperator,
-    ModelApprovalOperator,
-    PublishModelOperator,
-    TrainModelOperator,
-)
+from ml_lifecycle.workflows import default_args, training_params, training_tasks
 
 PIPELINE = "churn"
 
 with DAG(
     dag_id=Path(__file__).stem,
     doc_md=__doc__,
-    schedule=[assets.retraining_request(PIPELINE)],
+    schedule=[assets.retraining_request(PIPELINE)],  # no cron: every retraining passes the policy
     start_date=pendulum.datetime(2026, 10, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    params={
-        "as_of": Param(
-            None,
-            type=["null", "string"],
-            format="date",
-            title="Train as of",
-            description="Use only data and labels known on this date (YYYY-MM-DD). Empty: the run's date.",
-        ),
-        "force_reason": Param(
-            None,
-            type=["null", "string"],
-            minLength=10,
-            title="Force promotion (reason)",
-            description="Only to override the gate: why this model must become champion. Recorded as forced.",
-        ),
-    },
     tags=["ml-lifecycle", PIPELINE, "training"],
-    default_args={"owner": "ml-platform", "retries": 1, "retry_delay": timedelta(minutes=5)},
+    default_args=default_args("ml-platform", PIPELINE, retries=1),
+    params=training_params(),
 ):
-    window = AssembleTrainingWindowOperator(
-        task_id="assemble_window", pipeline=PIPELINE, partition_date="{{ params.as_of or '' }}"
-    )
-    train = TrainModelOperator(task_id="train", pipeline=PIPELINE, window=window.output)
-    evaluate = EvaluateModelOperator(task_id="evaluate", pipeline=PIPELINE, window=window.output, model=train.output)
-    gate = GateOperator(
-        task_id="gate", pipeline=PIPELINE, window=window.output, evaluation=evaluate.output,
-        force_reason="{{ params.force_reason or '' }}",
-    )
-    approve = ModelApprovalOperator(task_id="approve", gate_task_id="gate", response_timeout=timedelta(days=2))
-    publish = PublishModelOperator(task_id="publish", pipeline=PIPELINE, window=window.output, gate=gate.output)
-
-    window >> train >> evaluate >> gate >> approve >> publish
+    training_tasks(PIPELINE)

@@ -224,19 +224,33 @@ def _run(dag: Any, *, logical_date: datetime | None, run_after: datetime, conf: 
             XComModel.dag_id == dag.dag_id, XComModel.run_id == dag_run.run_id, XComModel.key == "return_value"
         ):
             xcom[row.task_id] = XComModel.deserialize_value(row)
-    failed = [task for task, state in states.items() if state == "failed"]
-    note = ""
+    failed = sorted({task for task, state in states.items() if state == "failed"})
+    return {"state": str(dag_run.state), "tasks": states, "xcom": xcom, "failed": ", ".join(failed),
+            "note": _daily_note(states, xcom, failed)}
+
+
+def _daily_note(states: dict[str, str], xcom: dict[str, Any], failed: list[str]) -> str:
+    """One line on what a daily run did, from its task states and XComs."""
     if failed:
-        note = f"failed: {', '.join(failed)}"
-    elif states.get("predict") == "skipped":
-        note = "no champion yet: scoring and drift skipped"
-    elif "drift_check" in xcom:
-        d = xcom["drift_check"]
-        note = (f"scored {xcom.get('predict', {}).get('rows', 0)} rows with v{xcom.get('predict', {}).get('model_version')}; "
-                f"drift {'YES' if d['dataset_drift'] else 'no '} (share {d['drift_share']:.2f})")
-        if states.get("retraining_policy") == "success":
-            note += "; retraining requested"
-    return {"state": str(dag_run.state), "tasks": states, "xcom": xcom, "failed": ", ".join(failed), "note": note}
+        return f"failed: {', '.join(failed)}"
+    if states.get("plan_scoring") == "skipped":
+        return "no champion yet: scoring and monitoring skipped"
+    if "drift_check" not in xcom:
+        return ""
+    scored, drift = xcom.get("publish_predictions") or {}, xcom["drift_check"]
+    note = (f"scored {scored.get('rows', 0)} rows with v{scored.get('model_version')}; "
+            f"drift {'YES' if drift['dataset_drift'] else 'no '} (share {drift['drift_share']:.2f})")
+    shadow = xcom.get("shadow_score") or {}
+    if shadow.get("decision_agreement") is not None:
+        note += f"; shadow v{shadow.get('challenger_version', '?')} agrees {shadow['decision_agreement']:.0%}"
+    window = (xcom.get("realized_performance") or {}).get("window") or {}
+    if window.get("roc_auc") is not None:
+        note += f"; realized AUC {window['roc_auc']:.3f}"
+    if (xcom.get("realized_performance") or {}).get("rolled_back"):
+        note += "; ROLLED BACK"
+    if states.get("retraining_policy") == "success":
+        note += "; retraining requested"
+    return note
 
 
 def _quiet_logs() -> None:

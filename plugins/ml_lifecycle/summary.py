@@ -68,10 +68,23 @@ def collect_summary(spec: PipelineSpec, lake: Lake, log: DemoLog, elapsed: float
         "model_versions": versions,
         "champion": champion,
         "alias_history": history,
+        "realized": _realized(spec, lake),
+        "first_drift_day": drift_days[0] if drift_days else None,
         "registry_actions": log.registry_actions,
         "task_overhead": task_overhead([f"{spec.name}_daily", f"{spec.name}_training", f"{spec.name}_rollback"]),
         "elapsed_seconds": round(elapsed, 1),
     }
+
+
+def _realized(spec: PipelineSpec, lake: Lake) -> dict[str, Any] | None:
+    """Realized performance per model version over the month, from the newest performance report."""
+    from ml_lifecycle.performance import latest_performance
+
+    days = lake.reports(spec.name, "performance")
+    report = latest_performance(spec, lake, up_to=days[-1]) if days else None
+    if not report:
+        return None
+    return {"as_of": days[-1], "by_version": report.get("by_version") or {}, "window": report.get("window") or {}}
 
 
 def _quarantine_reason(lake: Lake, pipeline: str, ds: str) -> str:
@@ -151,7 +164,18 @@ def print_summary(summary: dict[str, Any]) -> None:
               f"by {e['actor']}: {e['reason'][:70]}")
     overhead = summary["task_overhead"]
     if overhead.get("tasks"):
-        print(f"tasks                    {overhead['tasks']} run by Airflow; median wall {overhead['median_wall_s']}s, "
+        realized = summary.get("realized")
+    if realized:
+        print(f"realized performance     labels joined to predictions, as of {realized['as_of']}:")
+        for version, m in sorted(realized["by_version"].items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0):
+            auc = f"{m['roc_auc']:.3f}" if m.get("roc_auc") is not None else "n/a"
+            print(f"  v{version:<3} {m.get('rows', 0):>5} labelled rows  ROC AUC {auc}  "
+                  f"positive rate {m.get('positive_rate', 0):.2f}")
+        window = realized["window"]
+        if window.get("roc_auc") is not None:
+            print(f"  last {window.get('from')}..{window.get('to')}: ROC AUC {window['roc_auc']:.3f} "
+                  f"over {window.get('rows')} rows")
+    print(f"tasks                    {overhead['tasks']} run by Airflow; median wall {overhead['median_wall_s']}s, "
               f"median overhead (wall - core) {overhead['median_overhead_s']}s, p90 {overhead['p90_overhead_s']}s")
     print(f"elapsed                  {summary['elapsed_seconds']}s")
     print(line)

@@ -85,7 +85,7 @@ def test_drift_reports_on_disk_and_drift_detected(outcome):
         verdicts[ds] = json.loads((folder / "drift_metrics.json").read_text())["dataset_drift"]
     assert verdicts == {"2026-10-08": True, "2026-10-09": True}  # drift injected from day 8
     decision = json.loads((lake.report_dir("churn", "retraining", "2026-10-09") / "decision.json").read_text())
-    assert decision["retrain"] is False and "cool" in decision["reason"]  # trained 3 days earlier
+    assert decision["retrain"] is False and "max_per_week=1" in decision["reason"]  # trained 3 days earlier
 
 
 def test_bad_day_is_quarantined_and_the_champion_untouched(outcome):
@@ -112,10 +112,23 @@ def test_runs_are_recorded_in_airflow(outcome):
             dag_id="churn_daily", task_id="validate", run_id="manual__2026-10-08T00:00:00+00:00"
         ).one().state
         predict_state = session.query(TaskInstance).filter_by(
-            dag_id="churn_daily", task_id="predict", run_id="manual__2026-10-08T00:00:00+00:00"
+            dag_id="churn_daily", task_id="publish_predictions", run_id="manual__2026-10-08T00:00:00+00:00"
         ).one().state
     assert len(daily) == PLAN.days
     assert daily["2026-10-07"] == "failed"
     assert all(state == "success" for ds, state in daily.items() if ds != "2026-10-07")
     assert training == ["success"]
     assert str(validate_state) == "failed" and str(predict_state) == "upstream_failed"
+
+
+def test_gate_verdict_model_card_and_alias_history(outcome):
+    from ml_lifecycle.registry import alias_history
+
+    _, spec, lake, client = outcome
+    champion = client.get_model_version_by_alias(spec.model.registered_name, "champion")
+    assert champion.tags["validation_summary"].startswith("partitions=4 ")
+    assert "no champion yet" in champion.tags["gate.reasons"]
+    card = lake.zone_dir("reports", "churn") / "model_cards" / "v1.md"
+    assert "## Gate verdict" in card.read_text() and (card.parent / "v1.html").is_file()
+    moves = [(e["from_version"], e["to_version"], e["action"]) for e in alias_history(spec, TrackingTarget.from_env())]
+    assert moves == [("none", "1", "promote")]
