@@ -125,7 +125,8 @@ def child_ours(lake_root: str) -> dict[str, Any]:
     started = time.perf_counter()
     result = score_partition(spec, lake, DS, target)
     seconds = time.perf_counter() - started
-    return {"rows": result["rows"], "seconds": seconds, "shards": result["shards"]}
+    return {"rows": result["rows"], "seconds": seconds, "shards": result["shards"],
+            "workers": result.get("workers", 0), "worker_rss_mb": result.get("worker_peak_rss_mb", 0.0)}
 
 
 def child_ref(lake_root: str) -> dict[str, Any]:
@@ -184,7 +185,13 @@ def main() -> None:
     if args.child:
         kind, lake_root = args.child
         result = child_ours(lake_root) if kind == "ours" else child_ref(lake_root)
-        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # Worker processes (ours scores shards in single-thread workers) count too: the largest worker's
+        # own peak (reported by the workers) times their number, plus this process's peak, bounds what
+        # was resident at once.
+        workers = result.get("workers", 0)
+        result["peak_rss_mb"] = own + result.get("worker_rss_mb", 0.0) * workers
+        result["own_rss_mb"] = own
         print(json.dumps(result))
         return
 
@@ -199,7 +206,9 @@ def main() -> None:
             for kind in ("ref", "ours"):
                 figures[kind, rows] = r = measure(kind, lake_root, workdir)
                 print(f"{kind:4s} {rows:>9,d} rows: {r['rows_per_s']:>9,.0f} rows/s  {r['seconds']:6.1f}s  "
-                      f"peak RSS {r['peak_rss_mb']:6.0f} MB" + (f"  shards {r['shards']}" if "shards" in r else ""),
+                      f"peak RSS {r['peak_rss_mb']:6.0f} MB" + (f"  shards {r['shards']}, {r['workers']} workers "
+                                                                 f"(own {r['own_rss_mb']:.0f} MB + {r['workers']} x "
+                                                                 f"{r['worker_rss_mb']:.0f} MB)" if "shards" in r else ""),
                       flush=True)
             shutil.rmtree(lake_root, ignore_errors=True)
         small, large = args.sizes

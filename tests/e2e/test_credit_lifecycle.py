@@ -26,6 +26,9 @@ PLAN = DemoPlan(
     first_training_day=6,
     corrupt_day=7,
     drift_start_day=8,
+    # The test session's state is fresh (tests/conftest.py); both pipelines share it, and a reset would
+    # delete the MLflow store under this process's cached connections.
+    reset_state=False,
 )
 
 

@@ -28,6 +28,9 @@ PLAN = DemoPlan(
     first_training_day=6,  # labels of days 1-4 have arrived by then
     corrupt_day=7,  # after the first promotion: the champion must stay untouched
     drift_start_day=8,
+    # The test session's state is fresh (tests/conftest.py); both pipelines share it, and a reset would
+    # delete the MLflow store under this process's cached connections.
+    reset_state=False,
 )
 
 

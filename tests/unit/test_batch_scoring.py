@@ -135,6 +135,18 @@ def test_fan_out_publishes_one_partition_only_when_every_shard_is_scored(
     assert not (lake.zone_dir("predictions", spec.name) / ".shards").exists()
 
 
+def test_in_process_scoring_fans_shards_out_to_worker_processes_with_the_same_result(
+    spec: PipelineSpec, lake: Lake, target: TrackingTarget, v1: dict[str, Any]
+) -> None:
+    one_process = _frame(score_partition(spec, lake, DAY_B, target, scored_at=PINNED)["predictions_path"])
+    pooled = spec.model_copy(update={"scoring": ScoringSpec(threads=1, batch_rows=64, shard_rows=200,
+                                                            local_processes=2)})
+    out = score_partition(pooled, lake, DAY_B, target, scored_at=PINNED)
+    assert out["shards"] >= 2
+    pd.testing.assert_frame_equal(_frame(out["predictions_path"]), one_process)
+    assert not (lake.zone_dir("predictions", spec.name) / ".shards").exists()
+
+
 def test_schema_mismatch_names_the_columns_and_writes_nothing(
     spec: PipelineSpec, lake: Lake, target: TrackingTarget, v1: dict[str, Any], tmp_path: Path
 ) -> None:
