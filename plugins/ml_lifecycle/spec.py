@@ -130,6 +130,9 @@ class DriftSpec(_Strict):
     columns: list[str] | None = None
     psi_bins: int = Field(default=10, ge=2, le=100)  # reference-quantile bins of the PSI of numeric columns
     psi_threshold: float = Field(default=0.2, gt=0.0)  # PSI at or above it is flagged (reported, not the verdict)
+    # Above this many rows in the reference or the current frame, the verdicts are computed in numpy with
+    # Evidently's default methods and formulas, and Evidently's HTML report is rendered on a random sample.
+    exact_rows_limit: int = Field(default=100_000, ge=0)
 
     @field_validator("per_column_threshold")
     @classmethod
@@ -200,6 +203,9 @@ class ScoringSpec(_Strict):
     threads: int | None = Field(default=1, ge=1)  # cap on OpenMP/BLAS threads in predict; None = library default
     batch_rows: int = Field(default=100_000, ge=1)  # rows per record batch read, scored and written
     shard_rows: int = Field(default=500_000, ge=1)  # most rows one mapped score_shard task scores
+    # In-process scoring (score_partition: BatchPredictOperator, CLI, benchmark): shards run in this many
+    # single-thread worker processes; None = one per CPU. Mapped tasks get their parallelism from Airflow.
+    local_processes: int | None = Field(default=None, ge=1)
 
 
 class CategoryShift(_Strict):
