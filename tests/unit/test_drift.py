@@ -247,3 +247,85 @@ def test_per_column_threshold_reaches_evidently(reference: pd.DataFrame) -> None
 def test_per_column_threshold_must_name_drift_columns() -> None:
     with pytest.raises(ValueError, match=r"per_column_threshold names columns that are not drift columns: \['nope'\]"):
         make_spec(per_column_threshold={"nope": 0.1})
+
+
+# ---- large inputs: our numpy verdicts against Evidently's ------------------------------------------
+def make_wide_spec(**drift: object) -> PipelineSpec:
+    """The churn spec plus a numeric column with few values (Evidently tests it like a category)."""
+    spec = make_spec(**drift)
+    features = spec.features.model_copy(update={"numeric": [*NUMERIC, "support_calls"]})
+    return spec.model_copy(update={"features": features})
+
+
+@pytest.fixture(scope="module")
+def medium_pair() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """3,000 vs 2,500 rows: shifted columns, NaNs on either side, a category only the current side has."""
+    reference = churn_frame(3000, seed=11)
+    current = churn_frame(2500, seed=12, shifted=True)
+    for frame, seed, calls in ((reference, 21, [0.4, 0.3, 0.2, 0.1]), (current, 22, [0.2, 0.2, 0.3, 0.3])):
+        frame["support_calls"] = np.random.default_rng(seed).choice([0, 1, 2, 3], len(frame), p=calls)
+    reference.loc[reference.index[::7], "monthly_charges"] = np.nan
+    reference.loc[reference.index[::11], "contract"] = None
+    current.loc[current.index[::5], "tenure"] = np.nan
+    current.loc[current.index[:300], "payment_method"] = "Crypto"
+    # Evidently drops infinite values like NaNs (its drifted-columns count only when the column also has a NaN).
+    current.loc[current.index[:40], "total_charges"] = np.inf
+    current.loc[current.index[40:45], "total_charges"] = np.nan
+    return reference, current
+
+
+@pytest.mark.parametrize(
+    "drift", [{}, {"feature_threshold": 0.05, "per_column_threshold": {"tenure": 0.02, "contract": 0.3}}]
+)
+def test_numpy_path_matches_evidently(medium_pair: tuple[pd.DataFrame, pd.DataFrame], drift: dict) -> None:
+    reference, current = medium_pair
+    evidently = check_drift(make_wide_spec(**drift), reference, current, score_column="score")
+    ours = check_drift(make_wide_spec(exact_rows_limit=1000, **drift), reference, current, score_column="score")
+    assert (evidently.method_source, ours.method_source) == ("evidently", "numpy")
+    assert evidently.columns["support_calls"]["method"] == "Jensen-Shannon distance"  # <= 5 values
+    assert evidently.columns["tenure"]["method"] == "Wasserstein distance (normed)"
+    assert evidently.columns["payment_method"]["method"] == "Jensen-Shannon distance"
+    assert list(ours.columns) == list(evidently.columns)
+    assert ours.score_drift is not None and evidently.score_drift is not None
+    pairs = [*((ours.columns[c], evidently.columns[c]) for c in evidently.columns), (ours.score_drift, evidently.score_drift)]
+    for mine, theirs in pairs:
+        assert {k: mine[k] for k in ("method", "threshold", "drifted")} == {
+            k: theirs[k] for k in ("method", "threshold", "drifted")
+        }
+        assert mine["score"] == pytest.approx(theirs["score"], rel=1e-9, abs=1e-12)
+    assert ours.drifted_columns == evidently.drifted_columns
+    assert {"monthly_charges", "total_charges", "support_calls", "payment_method"} <= set(ours.drifted_columns)
+    assert (ours.dataset_drift, ours.drift_share) == (evidently.dataset_drift, pytest.approx(evidently.drift_share))
+    assert list(ours.psi) == list(evidently.psi)
+    for column, value in evidently.psi.items():
+        assert ours.psi[column] == pytest.approx(value, rel=1e-9), column
+
+
+def test_numpy_path_writes_a_labelled_sample_report(
+    medium_pair: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ml_lifecycle.drift as drift
+
+    monkeypatch.setattr(drift, "REPORT_SAMPLE_ROWS", 1200)
+    reference, current = medium_pair
+    result = check_drift(make_wide_spec(exact_rows_limit=1000), reference, current, out_dir=tmp_path)
+    assert result.method_source == "numpy"
+    assert result.report_sample_rows == {"reference": 1200, "current": 1200}
+    assert result.reference_rows == 3000 and result.current_rows == 2500
+    written = json.loads((tmp_path / JSON_METRICS_NAME).read_text())
+    assert written["method_source"] == "numpy"
+    assert written["report_sample_rows"] == {"reference": 1200, "current": 1200}
+    assert written["drifted_columns"] == result.drifted_columns
+    assert {"metrics", "tests"} <= set(written["evidently"])
+    html = (tmp_path / HTML_REPORT_NAME).read_text(encoding="utf-8")
+    assert "random sample of 1,200 reference" in html
+
+
+def test_few_reference_values_leave_the_verdicts_to_evidently(medium_pair: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    reference, current = medium_pair
+    reference = reference.copy()
+    reference.loc[reference.index[:2100], "tenure"] = np.nan  # 900 values left: Evidently would use K-S
+    result = check_drift(make_wide_spec(exact_rows_limit=1000), reference, current)
+    assert result.method_source == "evidently"
+    assert result.columns["tenure"]["method"] == "K-S p_value"
+    assert result.report_sample_rows is None
