@@ -10,16 +10,32 @@ import hashlib
 import json
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ml_lifecycle.settings import include_dir
 
 
 class SpecError(ValueError):
     """A pipeline spec that cannot be used; the message names the file and the field."""
+
+
+def _unit_floors(floors: dict[str, float]) -> dict[str, float]:
+    """Metric floors are scores between 0 and 1 (ROC AUC, PR AUC, F1)."""
+    for metric, value in floors.items():
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"floor for {metric} must be between 0 and 1, got {value}")
+    return floors
 
 
 class _Strict(BaseModel):
@@ -98,7 +114,7 @@ class GateSpec(_Strict):
     """The promotion policy (see registry.judge): floors, a CI-judged drop budget, slices, budgets."""
 
     primary_metric: Literal["roc_auc", "pr_auc", "f1"] = "roc_auc"
-    floors: dict[MetricName, float] = Field(default_factory=dict)
+    floors: Annotated[dict[MetricName, float], AfterValidator(_unit_floors)] = Field(default_factory=dict)
     # Largest drop of the primary metric allowed against the champion: REJECT when the paired-bootstrap
     # confidence interval of (challenger - champion) lies entirely below -max_regression.
     max_regression: float = Field(default=0.0, ge=0.0, le=1.0)
@@ -112,13 +128,6 @@ class GateSpec(_Strict):
     max_model_bytes: int | None = Field(default=None, gt=0)  # size of the logged model artifact
     first_model: Literal["floors", "hold"] = "floors"  # no champion yet: promote on floors, or hold
 
-    @field_validator("floors")
-    @classmethod
-    def _floors_in_unit_interval(cls, floors: dict[str, float]) -> dict[str, float]:
-        for metric, value in floors.items():
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"floor for {metric} must be between 0 and 1, got {value}")
-        return floors
 
 
 class DriftSpec(_Strict):
@@ -155,7 +164,9 @@ class RetrainingSpec(_Strict):
     training_cooldown_days: int | None = Field(default=None, ge=0)  # ... or training; None = cooldown_days
     max_per_week: int = Field(default=1, ge=1)  # requests and trainings in any 7 days
     pending_request_expiry_days: int = Field(default=7, ge=1)  # an unconsumed request blocks this long
-    performance_floor: dict[PerformanceMetric, float] = Field(default_factory=dict)  # rolling realized metric
+    performance_floor: Annotated[dict[PerformanceMetric, float], AfterValidator(_unit_floors)] = Field(
+        default_factory=dict
+    )  # rolling realized metric
     persistence_days: int | None = Field(default=None, ge=1)  # older form: P consecutive days = P of the last P
 
     @model_validator(mode="before")
@@ -178,13 +189,6 @@ class RetrainingSpec(_Strict):
             )
         return self
 
-    @field_validator("performance_floor")
-    @classmethod
-    def _floors_in_unit_interval(cls, floors: dict[str, float]) -> dict[str, float]:
-        for metric, value in floors.items():
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"floor for {metric} must be between 0 and 1, got {value}")
-        return floors
 
 
 class MonitoringSpec(_Strict):

@@ -22,14 +22,12 @@ from ml_lifecycle.inference import (
     shadow_score,
     shard_ranges,
 )
-from ml_lifecycle.ingest import ingest_landing, read_raw_features
 from ml_lifecycle.lake import SUCCESS_MARKER, Lake
 from ml_lifecycle.registry import Verdict, apply_verdict, set_alias
-from ml_lifecycle.simulate import simulate
 from ml_lifecycle.spec import FeatureSpec, PipelineSpec, ScoringSpec, load_spec
 from ml_lifecycle.tracking import TrackingTarget
 from ml_lifecycle.training import assemble_window, train_and_register
-from ml_lifecycle.validation import validate_partition
+from support import validated_lake
 
 START = date(2024, 6, 1)
 DAYS = 6
@@ -50,12 +48,8 @@ def spec() -> PipelineSpec:
 
 @pytest.fixture(scope="module")
 def lake(spec: PipelineSpec, tmp_path_factory: pytest.TempPathFactory) -> Lake:
-    lake = Lake(tmp_path_factory.mktemp("lake"))
-    for day in simulate(spec, lake, start=START, days=DAYS, label_delay_days=2, seed=5):
-        ingest_landing(spec, lake, day.ds)
-        frame, version = read_raw_features(spec, lake, day.ds)
-        validate_partition(spec, lake, day.ds, frame, data_version=version)
-    return lake
+    return validated_lake(spec, tmp_path_factory.mktemp("lake"), start=START, days=DAYS, label_delay_days=2,
+                          seed=5)[0]
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,12 @@ import pytest
 
 from ml_lifecycle.evaluation import evaluate_candidate
 from ml_lifecycle.inference import NoChampion, score_partition
-from ml_lifecycle.ingest import ingest_landing, read_raw_features
 from ml_lifecycle.lake import SUCCESS_MARKER, Lake, PartitionNotFound
 from ml_lifecycle.registry import apply_verdict, judge, smoke_test
-from ml_lifecycle.simulate import simulate
 from ml_lifecycle.spec import PipelineSpec, load_spec
 from ml_lifecycle.tracking import TrackingTarget
 from ml_lifecycle.training import assemble_window, model_input, smoke_sample, train_and_register
-from ml_lifecycle.validation import DataValidationError, validate_partition
+from support import validated_lake
 
 START = date(2024, 6, 1)
 DAYS = 6
@@ -42,17 +40,8 @@ def spec() -> PipelineSpec:
 @pytest.fixture(scope="module")
 def lake(spec: PipelineSpec, tmp_path_factory: pytest.TempPathFactory) -> Lake:
     """6 days, labels 2 days late, day 5 broken (quarantined, so it has no validated partition)."""
-    lake = Lake(tmp_path_factory.mktemp("lake"))
-    days = simulate(spec, lake, start=START, days=DAYS, label_delay_days=2,
-                    corrupt_days=frozenset({CORRUPT_DAY}), seed=9)
-    for day in days:
-        ingest_landing(spec, lake, day.ds)
-        frame, version = read_raw_features(spec, lake, day.ds)
-        try:
-            validate_partition(spec, lake, day.ds, frame, data_version=version)
-        except DataValidationError:
-            assert day.corrupt
-    return lake
+    return validated_lake(spec, tmp_path_factory.mktemp("lake"), start=START, days=DAYS, label_delay_days=2,
+                          corrupt_days=frozenset({CORRUPT_DAY}), seed=9)[0]
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,12 @@ import pandas as pd
 import pytest
 
 from ml_lifecycle.evaluation import evaluate_candidate
-from ml_lifecycle.ingest import ingest_landing, read_raw_features
 from ml_lifecycle.lake import Lake
 from ml_lifecycle.registry import ChampionMoved, Verdict, apply_verdict, judge, smoke_test
-from ml_lifecycle.simulate import simulate
 from ml_lifecycle.spec import PipelineSpec, load_spec
 from ml_lifecycle.tracking import TrackingTarget
 from ml_lifecycle.training import LABEL, REFERENCE_ARTIFACT, assemble_window, smoke_sample, train_and_register
-from ml_lifecycle.validation import validate_partition
+from support import validated_lake
 
 START = date(2024, 5, 1)
 DAYS = 6
@@ -125,12 +123,8 @@ def test_the_tolerance_comes_from_the_spec(spec: PipelineSpec) -> None:
 
 @pytest.fixture(scope="module")
 def lake(spec: PipelineSpec, tmp_path_factory: pytest.TempPathFactory) -> Lake:
-    lake = Lake(tmp_path_factory.mktemp("lake"))
-    for day in simulate(spec, lake, start=START, days=DAYS, label_delay_days=2, seed=5):
-        ingest_landing(spec, lake, day.ds)
-        frame, version = read_raw_features(spec, lake, day.ds)
-        validate_partition(spec, lake, day.ds, frame, data_version=version)
-    return lake
+    return validated_lake(spec, tmp_path_factory.mktemp("lake"), start=START, days=DAYS, label_delay_days=2,
+                          seed=5)[0]
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,10 @@ class DriftCheckOperator(PipelineOperator):
             raise AirflowSkipException(str(exc)) from exc
         context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=result["report_path"])
         self.log.info("drift %s ds=%s: %s", self.pipeline, ds, result)
+        if result["dataset_drift"]:
+            from ml_lifecycle.notifiers import drift_alert
+
+            drift_alert(self.pipeline, result)
         return result
 
 
@@ -51,6 +55,9 @@ class RetrainingPolicyOperator(PipelineOperator):
         self.log.info("retraining policy %s ds=%s: %s", self.pipeline, ds, decision)
         if not decision["retrain"]:
             raise AirflowSkipException(f"no retraining: {decision['reason']}")
+        from ml_lifecycle.notifiers import retraining_alert
+
+        retraining_alert(self.pipeline, decision)
         for outlet in self.outlets:
             context["outlet_events"][outlet].extra = {"ds": decision["ds"], "reason": decision["reason"]}
         return decision

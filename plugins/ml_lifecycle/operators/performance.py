@@ -62,6 +62,11 @@ class RealizedPerformanceOperator(PipelineOperator):
                                    reason=f"realized performance: {decision['reason']}", actor=actor,
                                    lineage=self.lineage(context))
             self.log.warning("rolled back %s: %s", self.pipeline, rolled_back)
+            from ml_lifecycle.notifiers import model_change_alert
+
+            model_change_alert(self.pipeline, "rollback", to_version=decision["to_version"],
+                               from_version=decision["from_version"], reason=str(decision["reason"]),
+                               details={"evidence": decision.get("evidence")})
         elif decision["rollback"]:
             self.log.warning("rollback advised but not applied (rollback=False): %s", decision["reason"])
         return {**summary, "rollback_decision": decision, "rolled_back": rolled_back}

@@ -155,6 +155,10 @@ class PublishModelOperator(PipelineOperator):
         result["approved_by"] = approved_by
         self.log.info("champion is now v%s (was v%s; %s)", result["champion_version"], result["previous_champion"],
                       result["action"])
+        from ml_lifecycle.notifiers import model_change_alert
+
+        model_change_alert(self.pipeline, str(result["action"]), to_version=result["champion_version"],
+                           from_version=result["previous_champion"], reason="; ".join(self.gate["reasons"][-2:]))
         url = self.tracking.model_version_url(self.spec.model.registered_name, result["champion_version"])
         if url:
             context["ti"].xcom_push(key=MLFLOW_UI_XCOM_KEY, value=url)

@@ -40,6 +40,10 @@ class RollbackOperator(PipelineOperator):
             raise AirflowFailException(str(exc)) from exc
         self.log.info("%s: champion v%s -> v%s (%s)", result["action"], result["previous_champion"],
                       result["champion_version"], result["reason"])
+        from ml_lifecycle.notifiers import model_change_alert
+
+        model_change_alert(self.pipeline, str(result["action"]), to_version=result["champion_version"],
+                           from_version=result["previous_champion"], reason=str(result["reason"]))
         url = self.tracking.model_version_url(self.spec.model.registered_name, result["champion_version"])
         if url:
             context["ti"].xcom_push(key=MLFLOW_UI_XCOM_KEY, value=url)
