@@ -420,3 +420,57 @@ def test_drop_invalid_rows_policy_and_row_count_relative_to_recent_days(
     big = as_landed(pd.concat([clean_batch] * 6, ignore_index=True).assign(customer_id=lambda d: [f"C{i:05d}" for i in range(len(d))]))
     error = expect_rejected(spec, lake, big)
     assert "expect_table_row_count_to_be_between" in str(error)
+
+
+def _screening_cases(churn_table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    base = as_landed(churn_table.sample(1500, random_state=3))
+    broken = base.copy()
+    broken.loc[broken.index[:5], "tenure"] = -3
+    broken.loc[broken.index[5:40], "contract"] = "Three year"
+    broken.loc[broken.index[40:200], "total_charges"] = None
+    broken.loc[broken.index[200], "customer_id"] = broken.loc[broken.index[201], "customer_id"]
+    broken["monthly_charges"] = broken["monthly_charges"] * 3
+    broken.loc[broken.index[300:310], "event_date"] = "10/01/2026"
+    broken.loc[broken.index[310:320], "customer_id"] = [f"X-{i}" for i in range(10)]
+    return {"clean": base, "broken": broken, "missing column": base.drop(columns=["payment_method"]),
+            "extra column": base.assign(note="x")}
+
+
+def test_pandas_screening_gives_gx_verdicts(spec: PipelineSpec, churn_table: pd.DataFrame) -> None:
+    """Every expectation the fast path screens gets the verdict GX itself gives, on good and bad batches."""
+    import great_expectations as gx
+
+    from ml_lifecycle.validation import _config_key, load_suite, prescreen
+
+    configs = load_suite(spec.expectations_path).to_json_dict()["expectations"]
+    screened_kinds = set()
+    for name, frame in _screening_cases(churn_table).items():
+        context = gx.get_context(mode="ephemeral")
+        batch = (context.data_sources.add_pandas("p").add_dataframe_asset("a")
+                 .add_batch_definition_whole_dataframe("w").get_batch(batch_parameters={"dataframe": frame}))
+        verdicts = batch.validate(gx.ExpectationSuite(name="all", expectations=configs),
+                                  result_format="BOOLEAN_ONLY").to_json_dict()["results"]
+        by_key = {_config_key(r["expectation_config"]): bool(r["success"]) for r in verdicts}
+        for config in configs:
+            ours = prescreen(frame, config)
+            if ours is None:
+                continue
+            screened_kinds.add(config["type"])
+            assert ours == by_key[_config_key(config)], f"{name}: {config['type']}({config['kwargs']})"
+    assert len(screened_kinds) >= 9
+
+
+def test_large_batch_path_reports_what_the_detailed_path_reports(
+    spec: PipelineSpec, churn_table: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ml_lifecycle.validation as validation
+
+    broken = _screening_cases(churn_table)["broken"]
+    detailed = run_suite(broken, spec.expectations_path)
+    monkeypatch.setattr(validation, "DETAIL_MAX_ROWS", 0)  # as if the batch had a million rows
+    screened = run_suite(broken, spec.expectations_path)
+    names = lambda failures: sorted((f["expectation"], f["column"]) for f in failures)  # noqa: E731
+    assert screened.success == detailed.success is False
+    assert names(screened.failed_errors) == names(detailed.failed_errors)
+    assert names(screened.failed_warnings) == names(detailed.failed_warnings)
+    assert screened.evaluated == detailed.evaluated
