@@ -9,6 +9,7 @@ from ml_lifecycle.ingest import ingest_landing, read_raw_features
 from ml_lifecycle.lake import Lake
 from ml_lifecycle.simulate import SimulatedDay, simulate
 from ml_lifecycle.spec import PipelineSpec
+from ml_lifecycle.tracking import TrackingTarget
 from ml_lifecycle.validation import DataValidationError, validate_partition
 
 
@@ -29,3 +30,8 @@ def validated_lake(
             if not day.corrupt:
                 raise
     return lake, landed
+
+
+def local_tracking(root: Path) -> TrackingTarget:
+    """A real MLflow store of its own: SQLite under ``root``, artifacts beside it."""
+    return TrackingTarget(tracking_uri=f"sqlite:///{root}/mlflow.db", artifact_location=(root / "artifacts").as_uri())

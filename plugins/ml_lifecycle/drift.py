@@ -176,17 +176,9 @@ def check_drift(
         for column in [*feature_columns, *([score] if score is not None else [])]
     }
 
-    result = DriftResult(
-        dataset_drift=dataset_drift,
-        drift_share=drift_share,
-        drifted_columns=[c for c in feature_columns if verdicts[c]["drifted"]],
-        columns={c: verdicts[c] for c in feature_columns},
-        score_drift=verdicts[score] if score is not None else None,
-        reference_rows=len(reference),
-        current_rows=len(current),
-        psi=psi,
-        psi_flagged=[c for c, value in psi.items() if value >= spec.drift.psi_threshold],
-    )
+    # Evidently's own count decides the dataset verdict on this path (see _read_verdicts).
+    result = _result(spec, feature_columns, score, verdicts, psi, reference, current, source="evidently",
+                     share_and_verdict=(drift_share, dataset_drift))
     if out_dir is None:
         return result
     return _write_outputs(result, snapshot, raw, Path(out_dir))
@@ -202,13 +194,21 @@ def _result(
     current: pd.DataFrame,
     *,
     source: str,
+    share_and_verdict: tuple[float, bool] | None = None,
 ) -> DriftResult:
-    """Our verdicts assembled like Evidently's: DriftedColumnsCount's test fails at share >= drift_share."""
+    """The per-column verdicts as a DriftResult.
+
+    Without ``share_and_verdict`` the dataset verdict is derived like Evidently's: DriftedColumnsCount's
+    test fails at share >= drift_share.
+    """
     drifted = [c for c in feature_columns if verdicts[c]["drifted"]]
-    drift_share = len(drifted) / len(feature_columns)
+    if share_and_verdict is None:
+        share = len(drifted) / len(feature_columns)
+        share_and_verdict = (share, share >= spec.drift.drift_share)
+    drift_share, dataset_drift = share_and_verdict
     psi = {c: psi[c] for c in [*feature_columns, *([score] if score is not None else [])]}
     return DriftResult(
-        dataset_drift=drift_share >= spec.drift.drift_share,
+        dataset_drift=dataset_drift,
         drift_share=drift_share,
         drifted_columns=drifted,
         columns={c: verdicts[c] for c in feature_columns},

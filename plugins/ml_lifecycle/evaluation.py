@@ -203,16 +203,21 @@ def _folder_bytes(folder: Path) -> int:
 
 
 # ---- the evaluation --------------------------------------------------------------------------------
-def champion_version(spec: PipelineSpec, target: TrackingTarget) -> dict[str, str] | None:
-    """The version behind the ``champion`` alias, or None before the first promotion."""
+def aliased_version(spec: PipelineSpec, target: TrackingTarget, alias: str) -> dict[str, str] | None:
+    """The version (and its run) behind an alias of the pipeline's model, or None when the alias is unset."""
     from mlflow.exceptions import MlflowException
 
     client = target.activate()
     try:
-        mv = client.get_model_version_by_alias(spec.model.registered_name, "champion")
+        mv = client.get_model_version_by_alias(spec.model.registered_name, alias)
     except MlflowException:
         return None
     return {"version": str(mv.version), "run_id": str(mv.run_id)}
+
+
+def champion_version(spec: PipelineSpec, target: TrackingTarget) -> dict[str, str] | None:
+    """The version behind the ``champion`` alias, or None before the first promotion."""
+    return aliased_version(spec, target, "champion")
 
 
 def evaluate_candidate(

@@ -183,8 +183,8 @@ def plan_scoring(
     name = spec.model.registered_name
     model_uri = f"models:/{name}/{model['version']}"
     check_schema(spec, source, model_uri)
-    row_groups = [pq.ParquetFile(source).metadata.row_group(i).num_rows
-                  for i in range(pq.ParquetFile(source).metadata.num_row_groups)]
+    metadata = pq.ParquetFile(source).metadata  # opened once, not once per row group
+    row_groups = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
     folder = shard_dir(lake, spec, ds, run_key)
     shutil.rmtree(folder, ignore_errors=True)  # a new plan starts from no shards
     common = {
@@ -465,17 +465,6 @@ def prediction_schema(spec: PipelineSpec) -> Any:
 
 
 # ---- shadow ----------------------------------------------------------------------------------------
-def challenger_version(spec: PipelineSpec, target: TrackingTarget) -> dict[str, str] | None:
-    from mlflow.exceptions import MlflowException
-
-    client = target.activate()
-    try:
-        mv = client.get_model_version_by_alias(spec.model.registered_name, "challenger")
-    except MlflowException:
-        return None
-    return {"version": str(mv.version), "run_id": str(mv.run_id)}
-
-
 def shadow_score(
     spec: PipelineSpec,
     lake: Lake,
@@ -496,7 +485,9 @@ def shadow_score(
     ds = as_ds(ds)
     published = lake.require_partition("predictions", spec.name, ds)
     champion_meta = lake.partition_metadata("predictions", spec.name, ds)
-    challenger = challenger_version(spec, target)
+    from ml_lifecycle.evaluation import aliased_version
+
+    challenger = aliased_version(spec, target, "challenger")
     if challenger is None or challenger["version"] == str(champion_meta.get("model_version")):
         raise NoChallenger(f"{spec.model.registered_name}: no challenger other than "
                            f"v{champion_meta.get('model_version')} to shadow-score")

@@ -27,7 +27,7 @@ from ml_lifecycle.registry import Verdict, apply_verdict, set_alias
 from ml_lifecycle.spec import FeatureSpec, PipelineSpec, ScoringSpec, load_spec
 from ml_lifecycle.tracking import TrackingTarget
 from ml_lifecycle.training import assemble_window, train_and_register
-from support import validated_lake
+from support import local_tracking, validated_lake
 
 START = date(2024, 6, 1)
 DAYS = 6
@@ -54,8 +54,7 @@ def lake(spec: PipelineSpec, tmp_path_factory: pytest.TempPathFactory) -> Lake:
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> TrackingTarget:
-    root = tmp_path_factory.mktemp("mlflow")
-    return TrackingTarget(tracking_uri=f"sqlite:///{root}/mlflow.db", artifact_location=(root / "artifacts").as_uri())
+    return local_tracking(tmp_path_factory.mktemp("mlflow"))
 
 
 def _train_and_promote(spec: PipelineSpec, lake: Lake, target: TrackingTarget, as_of: str,
@@ -238,6 +237,6 @@ def test_shadow_scoring_compares_the_challenger_and_leaves_predictions_alone(
 
 
 def _has_challenger(spec: PipelineSpec, target: TrackingTarget) -> bool:
-    from ml_lifecycle.inference import challenger_version
+    from ml_lifecycle.evaluation import aliased_version
 
-    return challenger_version(spec, target) is not None
+    return aliased_version(spec, target, "challenger") is not None

@@ -16,7 +16,7 @@ from ml_lifecycle.registry import apply_verdict, judge, smoke_test
 from ml_lifecycle.spec import PipelineSpec, load_spec
 from ml_lifecycle.tracking import TrackingTarget
 from ml_lifecycle.training import assemble_window, model_input, smoke_sample, train_and_register
-from support import validated_lake
+from support import local_tracking, validated_lake
 
 START = date(2024, 6, 1)
 DAYS = 6
@@ -46,8 +46,7 @@ def lake(spec: PipelineSpec, tmp_path_factory: pytest.TempPathFactory) -> Lake:
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> TrackingTarget:
-    root = tmp_path_factory.mktemp("mlflow")
-    return TrackingTarget(tracking_uri=f"sqlite:///{root}/mlflow.db", artifact_location=(root / "artifacts").as_uri())
+    return local_tracking(tmp_path_factory.mktemp("mlflow"))
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from ml_lifecycle.registry import ChampionMoved, Verdict, apply_verdict, judge, 
 from ml_lifecycle.spec import PipelineSpec, load_spec
 from ml_lifecycle.tracking import TrackingTarget
 from ml_lifecycle.training import LABEL, REFERENCE_ARTIFACT, assemble_window, smoke_sample, train_and_register
-from support import validated_lake
+from support import local_tracking, validated_lake
 
 START = date(2024, 5, 1)
 DAYS = 6
@@ -134,8 +134,7 @@ def window(spec: PipelineSpec, lake: Lake) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> TrackingTarget:
-    root = tmp_path_factory.mktemp("mlflow")
-    return TrackingTarget(tracking_uri=f"sqlite:///{root}/mlflow.db", artifact_location=(root / "artifacts").as_uri())
+    return local_tracking(tmp_path_factory.mktemp("mlflow"))
 
 
 def shuffled_labels(window: dict[str, Any], folder: Path) -> dict[str, Any]:

@@ -11,9 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml_lifecycle.ingest import ingest_landing, read_raw_features
 from ml_lifecycle.lake import Lake
-from ml_lifecycle.simulate import simulate
 from ml_lifecycle.spec import PipelineSpec, load_spec
 from ml_lifecycle.training import (
     LABEL,
@@ -22,7 +20,7 @@ from ml_lifecycle.training import (
     build_pipeline,
     model_input,
 )
-from ml_lifecycle.validation import DataValidationError, validate_partition
+from support import validated_lake
 
 START = date(2024, 1, 1)
 DAYS = 10
@@ -52,16 +50,9 @@ def spec() -> PipelineSpec:
 @pytest.fixture(scope="module")
 def lake(spec: PipelineSpec, tmp_path_factory: pytest.TempPathFactory) -> Lake:
     """10 simulated days, labels 3 days late, day 4 broken (quarantined): simulate -> ingest -> validate."""
-    lake = Lake(tmp_path_factory.mktemp("lake"))
-    days = simulate(spec, lake, start=START, days=DAYS, label_delay_days=DELAY,
-                    corrupt_days=frozenset({CORRUPT_DAY}), seed=11)
-    for day in days:
-        ingest_landing(spec, lake, day.ds)
-        frame, version = read_raw_features(spec, lake, day.ds)
-        try:
-            validate_partition(spec, lake, day.ds, frame, data_version=version)
-        except DataValidationError:
-            assert day.corrupt, f"{day.ds} was rejected although it is not the corrupt day"
+    # validated_lake raises if any day but the corrupt one is rejected
+    lake, _ = validated_lake(spec, tmp_path_factory.mktemp("lake"), start=START, days=DAYS,
+                             label_delay_days=DELAY, corrupt_days=frozenset({CORRUPT_DAY}), seed=11)
     assert lake.partitions("validated", spec.name) == [ds_of(n) for n in range(1, DAYS + 1) if n != CORRUPT_DAY]
     return lake
 
