@@ -3,6 +3,8 @@
 
 Every day the telco's customer snapshot lands in `landing/churn/<ds>/`. This workflow
 
+0. **wait_for_landing**: waits (in reschedule mode, holding no worker slot) until the day's drop is
+   complete (`_SUCCESS`), for `[ml_lifecycle] landing_timeout` seconds at most;
 1. **ingest**: copies the drop to `raw/` with its sha256 as the data version (and keeps late labels);
 2. **validate**: runs the Great Expectations suite `include/expectations/churn.json`; a bad batch is
    quarantined with its report and stops here;
@@ -20,8 +22,9 @@ Every day the telco's customer snapshot lands in `landing/churn/<ds>/`. This wor
    when drift persists on N of the last M days or realized performance falls below its floor, within
    the cool-downs and the weekly cap.
 
-Backfill-friendly: each date writes only its own partitions, atomically. Settings live in
-`include/pipelines/churn.yaml`; the tasks come from `ml_lifecycle.workflows.daily_tasks`, which returns
+Backfill-friendly: each date writes only its own partitions, atomically. Past days run only when asked
+(`airflow backfill create --dag-id churn_daily --from-date ... --to-date ...`), never on unpause (no catchup).
+Settings live in `include/pipelines/churn.yaml`; the tasks come from `ml_lifecycle.workflows.daily_tasks`, which returns
 them so you can wire your own in, e.g. `tasks = daily_tasks(PIPELINE); tasks.validate >> my_check`.
 """
 
@@ -41,7 +44,7 @@ with DAG(
     doc_md=__doc__,
     schedule="@daily",
     start_date=pendulum.datetime(2026, 10, 1, tz="UTC"),
-    catchup=True,
+    catchup=False,  # past days are filled with `airflow backfill create`, never by surprise on unpause
     max_active_runs=1,  # the retraining policy reads the earlier days' verdicts in order
     tags=["ml-lifecycle", PIPELINE, "scoring"],
     default_args=default_args("ml-platform", PIPELINE),

@@ -631,7 +631,9 @@ def _write_outputs(
     if banner is not None:
         html = _with_banner(html, banner)
     _write_utf8(html_path, html)
-    write_json(json_path, {**result.to_dict(), "evidently": raw})
+    # The folder is renamed once published: the file keeps names relative to it, not this folder's path.
+    write_json(json_path, {**result.to_dict(), "html_path": HTML_REPORT_NAME, "json_path": JSON_METRICS_NAME,
+                           "evidently": raw})
     return result
 
 

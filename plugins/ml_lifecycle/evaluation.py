@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ml_lifecycle.lake import publish_folder, write_json
+from ml_lifecycle.lake import Lake, publish_folder, storage_options_for, write_json
 from ml_lifecycle.spec import PipelineSpec
 from ml_lifecycle.tracking import TrackingTarget
 from ml_lifecycle.training import LABEL, model_input
@@ -227,14 +227,18 @@ def evaluate_candidate(
     candidate_version: str,
     holdout_path: str,
     report_dir: Path | None = None,
+    lake: Lake | None = None,
 ) -> dict[str, Any]:
-    """Holdout metrics of the candidate and of the champion (if any), logged to the candidate's run."""
+    """Holdout metrics of the candidate and of the champion (if any), logged to the candidate's run.
+
+    ``report_dir`` (a location of ``lake`` when given, else a local folder) receives the report atomically.
+    """
     import mlflow
     import numpy as np
     import pandas as pd
 
     client = target.activate()
-    holdout = pd.read_parquet(holdout_path)
+    holdout = pd.read_parquet(holdout_path, storage_options=storage_options_for(holdout_path))
     features = model_input(spec, holdout)
     labels = holdout[LABEL].to_numpy()
     name = spec.model.registered_name
@@ -296,10 +300,11 @@ def evaluate_candidate(
         "load_and_score_seconds": round(score_seconds, 3),
     }
     if report_dir is not None:
-        publish_folder(report_dir, lambda staging: _write_report(staging, result))
-        client.log_artifact(run_id, str(report_dir / "evaluation.json"), artifact_path="evaluation")
-        client.log_artifact(run_id, str(report_dir / "calibration.json"), artifact_path="evaluation")
-        result["report_path"] = str(report_dir / "evaluation.json")
+        publish = lake.publish if lake is not None else publish_folder
+        folder = publish(report_dir, lambda staging: _write_report(staging, result))
+        client.log_artifact(run_id, str(folder / "evaluation.json"), artifact_path="evaluation")
+        client.log_artifact(run_id, str(folder / "calibration.json"), artifact_path="evaluation")
+        result["report_path"] = str(folder / "evaluation.json")
     return result
 
 

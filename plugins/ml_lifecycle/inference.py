@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ml_lifecycle.lake import Lake, as_ds, write_json
+from ml_lifecycle.lake import Lake, as_ds, fingerprint_of, write_json
 from ml_lifecycle.spec import PipelineSpec
 from ml_lifecycle.tracking import TrackingTarget
 
@@ -186,7 +186,7 @@ def plan_scoring(
     metadata = pq.ParquetFile(source).metadata  # opened once, not once per row group
     row_groups = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
     folder = shard_dir(lake, spec, ds, run_key)
-    shutil.rmtree(folder, ignore_errors=True)  # a new plan starts from no shards
+    lake.remove_tree(folder)  # a new plan starts from no shards
     common = {
         "ds": ds,
         "model_name": name,
@@ -311,6 +311,7 @@ def score_shard(
                 rows += len(scores)
                 positives += int((scores >= spec.decision_threshold).sum())
         os.replace(tmp, final)
+        lake.commit_file(final)  # on object storage the publish task may run on another machine
     finally:
         tmp.unlink(missing_ok=True)
     expected = shard["row_stop"] - shard["row_start"]
@@ -330,10 +331,21 @@ def publish_predictions(
     by_index = {int(r["index"]): r for r in results}
     first = shards[0]
     ds = first["ds"]
-    absent = [s["index"] for s in shards if s["index"] not in by_index or not Path(by_index[s["index"]]["path"]).is_file()]
+    folder = shard_dir(lake, spec, ds, first["run_key"])
+
+    def scored_file(index: int) -> Path | None:
+        if index not in by_index:
+            return None
+        path = Path(by_index[index]["path"])
+        if lake.remote:  # scored elsewhere, perhaps: this machine's copy of the committed shard
+            path = lake.fetch_file(folder / path.name)
+        return path if path.is_file() else None
+
+    found = {s["index"]: scored_file(s["index"]) for s in shards}
+    absent = [index for index, path in found.items() if path is None]
     if absent or len(shards) != first["shards"]:
         raise RuntimeError(f"predictions ds={ds}: shards {absent} of {first['shards']} have no scored file")
-    files = [Path(by_index[s["index"]]["path"]) for s in shards]
+    files = [path for path in found.values() if path is not None]
     rows = sum(int(by_index[s["index"]]["rows"]) for s in shards)
     positives = sum(int(by_index[s["index"]]["positives"]) for s in shards)
 
@@ -362,7 +374,11 @@ def publish_predictions(
             "input_data_version": first["input_data_version"],
         }
 
-    final = lake.publish_partition("predictions", spec.name, ds, write)
+    # A re-run that scored the same data with the same model and spec leaves the partition as it was
+    # (its scored_at included): the day's predictions are what the first run published.
+    inputs = fingerprint_of({"data_version": first["input_data_version"], "model_version": first["model_version"],
+                             "model_run_id": first["model_run_id"], "spec_hash": spec.spec_hash})
+    final = lake.publish_partition("predictions", spec.name, ds, write, inputs=inputs)
     _remove_shards(lake, spec, ds, first["run_key"])
     return {
         "ds": ds,
@@ -379,7 +395,7 @@ def publish_predictions(
 
 def _remove_shards(lake: Lake, spec: PipelineSpec, ds: str, run_key: str) -> None:
     folder = shard_dir(lake, spec, ds, run_key)
-    shutil.rmtree(folder, ignore_errors=True)
+    lake.remove_tree(folder)
     for parent in (folder.parent, folder.parent.parent):  # .shards/ds=<ds>/ and .shards/, when empty
         try:
             parent.rmdir()
@@ -429,7 +445,7 @@ def _score_shards_in_processes(
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["pandas", "pyarrow.parquet", "sklearn.ensemble", "mlflow.sklearn", "threadpoolctl"])
-    jobs = [(spec, str(lake.root), shard, target) for shard in shards]
+    jobs = [(spec, lake.uri, shard, target) for shard in shards]
     with context.Pool(processes=workers) as pool:
         return pool.starmap(_score_shard_job, jobs, chunksize=1)
 

@@ -175,6 +175,11 @@ def _iso_dates(spec: PipelineSpec, dates: pd.Series) -> pd.Series:
     return parsed.dt.strftime(_ISO_DATE).where(parsed.notna(), as_text)
 
 
+def landing_ready(pipeline: str, lake: Lake, ds: str) -> bool:
+    """Whether the day's landing drop is complete: the source writes ``_SUCCESS`` after its files."""
+    return (lake.landing_dir(pipeline, as_ds(ds)) / SUCCESS_MARKER).is_file()
+
+
 def ingest_landing(spec: PipelineSpec, lake: Lake, ds: str, *, today: date | None = None) -> dict[str, Any]:
     ds = as_ds(ds)
     landing = lake.landing_dir(spec.name, ds)
@@ -182,13 +187,15 @@ def ingest_landing(spec: PipelineSpec, lake: Lake, ds: str, *, today: date | Non
     if date.fromisoformat(ds) > today + timedelta(days=1):  # a day of slack for sources in other time zones
         raise LandingInTheFuture(
             f"landing drop for {spec.name} ds={ds} is dated after today ({today.isoformat()}): refusing to "
-            f"ingest it; its files stay in {landing}"
+            f"ingest it; its files stay in {lake.location(landing)}"
         )
     if not (landing / SUCCESS_MARKER).is_file():
-        raise LandingNotReady(f"landing drop for {spec.name} ds={ds} is not complete (no {SUCCESS_MARKER}): {landing}")
+        raise LandingNotReady(
+            f"landing drop for {spec.name} ds={ds} is not complete (no {SUCCESS_MARKER}): {lake.location(landing)}")
     features_file = landing / spec.source.features_file
     if not features_file.is_file():
-        raise LandingNotReady(f"landing drop for {spec.name} ds={ds} has no {spec.source.features_file}: {landing}")
+        raise LandingNotReady(
+            f"landing drop for {spec.name} ds={ds} has no {spec.source.features_file}: {lake.location(landing)}")
 
     result = _ingest_features(spec, lake, ds, features_file)
     labels_file = landing / spec.source.labels_file
@@ -216,7 +223,7 @@ def _ingest_features(spec: PipelineSpec, lake: Lake, ds: str, source: Path) -> d
     entry = {
         "data_version": version,
         "file": f"{version[:16]}{''.join(source.suffixes[-2:])}",
-        "source_path": str(source),
+        "source_path": lake.location(source),
         "size_bytes": source.stat().st_size,
         "rows": rows,
         "arrived_at": datetime.fromtimestamp(source.stat().st_mtime, UTC).isoformat(),
@@ -240,7 +247,7 @@ def _ingest_features(spec: PipelineSpec, lake: Lake, ds: str, source: Path) -> d
 
     final = lake.publish_partition("raw", spec.name, ds, write)
     if problem is not None:
-        raise BadLandingFile(f"{problem} (kept as {final / str(entry['file'])})") from problem
+        raise BadLandingFile(f"{problem} (kept as {lake.location(final / str(entry['file']))})") from problem
     status = "new_version" if current else "ingested"
     return {"status": status, "ds": ds, "replaced_version": current["data_version"] if current else None,
             **_summary(entry, final)}
@@ -287,7 +294,7 @@ def _ingest_labels(spec: PipelineSpec, lake: Lake, ds: str, source: Path) -> int
 
     def write(staging: Path) -> dict[str, Any]:
         labels.to_parquet(staging / "labels.parquet", index=False)
-        return {"data_version": version, "rows": len(labels), "source_path": str(source)}
+        return {"data_version": version, "rows": len(labels), "source_path": lake.location(source)}
 
     lake.publish_partition("labels", spec.name, ds, write)
     return len(labels)

@@ -10,7 +10,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from ml_lifecycle.lake import Lake, write_text
+from ml_lifecycle.lake import Lake
 from ml_lifecycle.spec import PipelineSpec
 from ml_lifecycle.tracking import TrackingTarget
 
@@ -167,8 +167,8 @@ def write_model_card(spec: PipelineSpec, lake: Lake, target: TrackingTarget, *, 
     mv = client.get_model_version(spec.model.registered_name, version)
     title, sections = build_card(spec, dict(mv.tags), evaluation, gate)
     folder = lake.zone_dir("reports", spec.name) / "model_cards"
-    md = write_text(folder / f"v{version}.md", render_markdown(title, sections))
-    page = write_text(folder / f"v{version}.html", render_html(title, sections))
+    md = lake.write_text(folder / f"v{version}.md", render_markdown(title, sections))
+    page = lake.write_text(folder / f"v{version}.html", render_html(title, sections))
     if mv.run_id:
         for path in (md, page):
             client.log_artifact(mv.run_id, str(path), artifact_path="model_card")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ml_lifecycle.evaluation import champion_version
-from ml_lifecycle.lake import Lake, as_ds, write_json
+from ml_lifecycle.lake import INPUTS_KEY, Lake, as_ds, fingerprint_of, write_json
 from ml_lifecycle.spec import PipelineSpec
 from ml_lifecycle.tracking import TrackingTarget
 from ml_lifecycle.training import REFERENCE_ARTIFACT
@@ -50,8 +50,19 @@ def check_partition_drift(spec: PipelineSpec, lake: Lake, ds: str, target: Track
         outcome.update(result.to_dict())
         return {"dataset_drift": result.dataset_drift, "model_version": champion["version"]}
 
-    folder = lake.publish_report(spec.name, "drift", ds, write)
-    _log_monitoring_run(spec, target, ds, champion, outcome, folder)
+    # The same day's data, scores and reference give the same verdicts: a re-run keeps the report it
+    # published (and logs no second monitoring run).
+    inputs = fingerprint_of({
+        "data_version": lake.partition_metadata("validated", spec.name, ds).get("data_version"),
+        "predictions": lake.partition_metadata("predictions", spec.name, ds).get(INPUTS_KEY) if score_column else None,
+        "reference_run_id": champion["run_id"],
+        "spec_hash": spec.spec_hash,
+    })
+    folder = lake.publish_report(spec.name, "drift", ds, write, inputs=inputs)
+    if outcome:
+        _log_monitoring_run(spec, target, ds, champion, outcome, folder)
+    else:
+        outcome.update(json.loads((folder / "drift_metrics.json").read_text()))
     return {
         "ds": ds,
         "dataset_drift": bool(outcome["dataset_drift"]),
@@ -120,17 +131,20 @@ def decide_and_record_retraining(spec: PipelineSpec, lake: Lake, ds: str) -> dic
     )
     record = {
         "ds": ds,
-        "decided_at": datetime.now(UTC).isoformat(),
         **decision.to_dict(),
         "inputs": {"requests": earlier_requests, "trainings": trainings, "realized": realized},
     }
+    inputs = fingerprint_of({"record": record, "spec_hash": spec.spec_hash})
+    record["decided_at"] = datetime.now(UTC).isoformat()
 
     def write(staging: Path) -> dict[str, Any]:
         write_json(staging / DECISION_JSON, record)
         return {"retrain": record["retrain"]}
 
-    lake.publish_report(spec.name, "retraining", ds, write)
-    return record
+    # The same decision from the same inputs is not written again: the record keeps its first decided_at.
+    folder = lake.publish_report(spec.name, "retraining", ds, write, inputs=inputs)
+    first_decided_at = json.loads((folder / DECISION_JSON).read_text())["decided_at"]
+    return {**record, "decided_at": first_decided_at, "recorded_before": first_decided_at != record["decided_at"]}
 
 
 def realized_window(spec: PipelineSpec, lake: Lake, *, up_to: str) -> dict[str, Any] | None:

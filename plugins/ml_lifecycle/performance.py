@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ml_lifecycle.lake import Lake, as_ds, write_json
+from ml_lifecycle.lake import Lake, as_ds, fingerprint_of, write_json
 
 if TYPE_CHECKING:
     import numpy as np
@@ -148,13 +148,14 @@ def realized_performance(spec: PipelineSpec, lake: Lake, ds: str) -> dict[str, A
     ds = as_ds(ds)
     joined = labelled_predictions(spec, lake, ds)
     report = performance_report(spec, joined, ds)
+    inputs = fingerprint_of({"report": report, "spec_hash": spec.spec_hash})  # same figures: nothing to rewrite
     report["computed_at"] = datetime.now(UTC).isoformat()
 
     def write(staging: Path) -> dict[str, Any]:
         write_json(staging / PERFORMANCE_JSON, report)
         return {"labelled_rows": report["labelled_rows"], "window_rows": report["window"]["rows"]}
 
-    folder = lake.publish_report(spec.name, REPORT_KIND, ds, write)
+    folder = lake.publish_report(spec.name, REPORT_KIND, ds, write, inputs=inputs)
     metric = spec.monitoring.rollback_metric
     return {
         "ds": ds,

@@ -50,6 +50,32 @@ class RegistryError(ValueError):
     """A registry action that cannot be done as asked (unknown version, missing reason, ...)."""
 
 
+class RegistryUnavailable(ConnectionError):
+    """MLflow could not be reached; nothing was changed, and the same call can be retried as it is."""
+
+
+_UNREACHABLE_SIGNS = ("Connection refused", "Failed to establish a new connection", "Max retries exceeded",
+                      "Connection reset", "Name or service not known", "timed out")
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether an MLflow client error means the server was not reached (as opposed to a refusal or a bad model).
+
+    The REST client wraps the transport error in an ``MlflowException`` whose message keeps the cause's
+    text, so both the exception chain and the message are looked at.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionError | TimeoutError):
+            return True
+        if type(seen).__name__ in {"ConnectionError", "NewConnectionError", "MaxRetryError", "ConnectTimeout"}:
+            return True
+        if any(sign in str(seen) for sign in _UNREACHABLE_SIGNS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 @dataclass(frozen=True)
 class Verdict:
     decision: Decision
@@ -193,7 +219,12 @@ def smoke_test(spec: PipelineSpec, target: TrackingTarget, version: str, sample:
             uri = f"models:/{name}@{alias}"
         model = mlflow.pyfunc.load_model(uri)
         scores = np.asarray(model.predict(sample))
-    except Exception as exc:  # any failure to load or predict is a reason to refuse the model
+    except Exception as exc:  # any failure to load or predict is a reason to refuse the model ...
+        if unreachable(exc):  # ... except an outage, which says nothing about the model
+            raise RegistryUnavailable(
+                f"MLflow at {target.tracking_uri} is unreachable while smoke-testing {uri}; nothing was changed "
+                f"({type(exc).__name__}: {str(exc)[:300]})"
+            ) from exc
         return False, f"{type(exc).__name__}: {exc}"
     if scores.shape[0] != len(sample) or not np.all(np.isfinite(scores)):
         return False, f"predict returned {scores.shape[0]} values for {len(sample)} rows or non-finite scores"

@@ -14,6 +14,8 @@ ENV_PROJECT_ROOT = "ML_LIFECYCLE_PROJECT_ROOT"
 ENV_INCLUDE_DIR = "ML_LIFECYCLE_INCLUDE_DIR"
 ENV_LOCAL_HOME = "ML_LIFECYCLE_LOCAL_HOME"
 ENV_LAKE_ROOT = "ML_LIFECYCLE_LAKE_ROOT"
+ENV_LAKE_CACHE = "ML_LIFECYCLE_LAKE_CACHE"
+ENV_LAKE_STORAGE_OPTIONS = "ML_LIFECYCLE_LAKE_STORAGE_OPTIONS"
 MLFLOW_CONN_ID = "mlflow_default"
 
 
@@ -35,8 +37,40 @@ def local_home() -> Path:
 
 
 def lake_root() -> Path:
+    """The lake's root as a local folder (for an object-storage root use :func:`lake_location`)."""
     configured = os.environ.get(ENV_LAKE_ROOT)
     return Path(configured) if configured else local_home() / "lake"
+
+
+def lake_location() -> str:
+    """The lake's root as configured: a local folder, or any fsspec URI such as ``s3://bucket/prefix``."""
+    return os.environ.get(ENV_LAKE_ROOT) or str(local_home() / "lake")
+
+
+def lake_cache_dir(uri: str) -> Path:
+    """The local folder that holds downloaded partitions and staging folders of an object-storage lake."""
+    import hashlib
+    import re
+
+    configured = os.environ.get(ENV_LAKE_CACHE)
+    base = Path(configured) if configured else local_home() / "lake-cache"
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", uri)[:60].strip("_")
+    return base / f"{readable}-{hashlib.sha256(uri.encode()).hexdigest()[:10]}"
+
+
+def lake_storage_options() -> dict[str, object]:
+    """Extra fsspec storage options for an object-storage lake, from ``ML_LIFECYCLE_LAKE_STORAGE_OPTIONS`` (JSON)."""
+    configured = os.environ.get(ENV_LAKE_STORAGE_OPTIONS, "").strip()
+    if not configured:
+        return {}
+    try:
+        options = json.loads(configured)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{ENV_LAKE_STORAGE_OPTIONS} is not valid JSON: {exc}") from exc
+    if not isinstance(options, dict):
+        raise ValueError(f"{ENV_LAKE_STORAGE_OPTIONS} must be a JSON object of fsspec storage options, "
+                         f"got {type(options).__name__}")
+    return options
 
 
 def embedded_mlflow_uri(home: Path) -> str:

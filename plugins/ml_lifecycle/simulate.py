@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ml_lifecycle.lake import SUCCESS_MARKER, Lake, write_json
+from ml_lifecycle.lake import Lake
 from ml_lifecycle.spec import PipelineSpec, SpecError, problems_with_data, spec_path
 
 if TYPE_CHECKING:
@@ -126,17 +126,17 @@ def simulate(
 def _land(spec: PipelineSpec, lake: Lake, ds: str, features: pd.DataFrame, labels: list[pd.DataFrame]) -> Path:
     import pandas as pd
 
-    folder = lake.landing_dir(spec.name, ds)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / SUCCESS_MARKER).unlink(missing_ok=True)  # a re-landed folder is incomplete until re-marked
-    _write_table(spec, features, folder / spec.source.features_file)
-    if labels:
-        _write_table(spec, pd.concat(labels, ignore_index=True), folder / spec.source.labels_file)
-    else:
-        # A re-landed day that gets no labels now must not keep the labels of an earlier replay.
-        (folder / spec.source.labels_file).unlink(missing_ok=True)
-    write_json(folder / SUCCESS_MARKER, {"source": "simulator", "ds": ds})
-    return folder
+    def write(folder: Path) -> dict[str, Any]:
+        # The lake removes the old _SUCCESS first: a re-landed folder is incomplete until re-marked.
+        _write_table(spec, features, folder / spec.source.features_file)
+        if labels:
+            _write_table(spec, pd.concat(labels, ignore_index=True), folder / spec.source.labels_file)
+        else:
+            # A re-landed day that gets no labels now must not keep the labels of an earlier replay.
+            (folder / spec.source.labels_file).unlink(missing_ok=True)
+        return {"source": "simulator", "ds": ds}
+
+    return lake.publish_landing(spec.name, ds, write)
 
 
 def _write_table(spec: PipelineSpec, frame: pd.DataFrame, path: Path) -> None:

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ml_lifecycle.lake import Lake, as_ds
+from ml_lifecycle.lake import Lake, as_ds, storage_options_for
 from ml_lifecycle.spec import PipelineSpec
 from ml_lifecycle.tracking import TrackingTarget
 
@@ -110,8 +110,10 @@ def assemble_window(spec: PipelineSpec, lake: Lake, as_of: str) -> dict[str, Any
     folder = lake.publish_partition("training", spec.name, as_of, write)
     return {
         "as_of": as_of,
-        "train_path": str(folder / "train.parquet"),
-        "holdout_path": str(folder / "holdout.parquet"),
+        # Lake locations: the files themselves on a local lake, their (immutable) objects on object storage,
+        # so that a task on another machine reads the same generation.
+        "train_path": lake.location(folder / "train.parquet"),
+        "holdout_path": lake.location(folder / "holdout.parquet"),
         "train_rows": len(train),
         "holdout_rows": len(holdout),
         "positive_rate": round(float(joined[LABEL].mean()), 4),
@@ -228,7 +230,7 @@ def train_and_register(
 
     client = target.activate()
     experiment_id = target.experiment_id(spec.name)
-    train = pd.read_parquet(window["train_path"])
+    train = pd.read_parquet(window["train_path"], storage_options=storage_options_for(window["train_path"]))
     features = model_input(spec, train)
     pipeline = build_pipeline(spec)
 
@@ -270,7 +272,8 @@ def train_and_register(
         if len(reference) > REFERENCE_MAX_ROWS:
             reference = reference.sample(REFERENCE_MAX_ROWS, random_state=spec.model.random_seed)
         _log_frame(reference, REFERENCE_ARTIFACT)
-        _log_frame(pd.read_parquet(window["holdout_path"]), "data/holdout.parquet")
+        holdout = pd.read_parquet(window["holdout_path"], storage_options=storage_options_for(window["holdout_path"]))
+        _log_frame(holdout, "data/holdout.parquet")
         if window.get("validation"):
             mlflow.log_dict(window["validation"], "lineage/validation_summary.json")
 
@@ -345,4 +348,4 @@ def smoke_sample(spec: PipelineSpec, holdout_path: str, rows: int = 50) -> pd.Da
     """A few holdout rows in serving shape, for the registry load-and-predict check."""
     import pandas as pd
 
-    return model_input(spec, pd.read_parquet(holdout_path).head(rows))
+    return model_input(spec, pd.read_parquet(holdout_path, storage_options=storage_options_for(holdout_path)).head(rows))

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ml_lifecycle.lake import Lake, write_json, write_text
+from ml_lifecycle.lake import INPUTS_KEY, Lake, fingerprint_of, write_json, write_text
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -563,6 +563,29 @@ def typed_frame(spec: PipelineSpec, df: pd.DataFrame) -> pd.DataFrame:
 # ---- routing a day's batch -------------------------------------------------------------------
 
 
+def _unchanged_validation(spec: PipelineSpec, lake: Lake, ds: str, inputs: str,
+                          relative: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The summary of the published validation of these very inputs (a re-run), or None to validate."""
+    if ds not in lake.partitions("validated", spec.name):
+        return None
+    metadata = lake.partition_metadata("validated", spec.name, ds)
+    if metadata.get(INPUTS_KEY) != inputs:
+        return None
+    report_dir = lake.report_dir(spec.name, "validation", ds)
+    return {
+        "status": "unchanged",
+        "rows": int(metadata["rows"]) + int(metadata.get("rows_rejected", 0)),
+        "rows_validated": int(metadata["rows"]),
+        "rows_rejected": int(metadata.get("rows_rejected", 0)),
+        "warnings": int(metadata.get("warnings", 0)),
+        "report_path": str(report_dir / REPORT_HTML),
+        "report_json": str(report_dir / REPORT_JSON),
+        "validated_path": str(lake.partition_dir("validated", spec.name, ds) / VALIDATED_FILE),
+        "data_version": metadata["data_version"],
+        "row_count_bounds": [relative["kwargs"]["min_value"], relative["kwargs"]["max_value"]] if relative else None,
+    }
+
+
 def validate_partition(
     spec: PipelineSpec, lake: Lake, ds: str, df: pd.DataFrame, *, data_version: str
 ) -> dict[str, Any]:
@@ -574,6 +597,11 @@ def validate_partition(
     suite_path = spec.expectations_path
     suite_hash = suite_sha256(suite_path)
     relative = recent_row_count_expectation(spec, lake, ds)
+    inputs = fingerprint_of({"data_version": data_version, "suite_sha256": suite_hash, "spec_hash": spec.spec_hash,
+                             "row_count_check": relative})
+    unchanged = _unchanged_validation(spec, lake, ds, inputs, relative)
+    if unchanged is not None:
+        return unchanged
     outcome = run_suite(df, suite_path, extra_expectations=[relative] if relative else None)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     provenance = {
@@ -589,10 +617,10 @@ def validate_partition(
     report_dir = lake.report_dir(spec.name, "validation", ds)
     report_json = report_dir / REPORT_JSON
     report_html = report_dir / REPORT_HTML
-    write_json(
+    lake.write_json(
         report_json, {**provenance, "validated_at": now, **outcome.to_dict(), "gx_result": outcome.gx_result}
     )
-    write_text(report_html, render_html(outcome, title=f"{spec.name} validation ds={ds} ({data_version})"))
+    lake.write_text(report_html, render_html(outcome, title=f"{spec.name} validation ds={ds} ({data_version})"))
 
     keep = None  # rows that pass on (all of them when the batch passed)
     reasons = None
@@ -655,7 +683,7 @@ def validate_partition(
             "spec_hash": spec.spec_hash,
         }
 
-    validated_dir = lake.publish_partition("validated", spec.name, ds, write_validated)
+    validated_dir = lake.publish_partition("validated", spec.name, ds, write_validated, inputs=inputs)
     if outcome.failed_warnings:
         log.warning(
             "%s ds=%s: %d warning(s): %s",

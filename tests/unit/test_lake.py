@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ml_lifecycle.lake import Lake, PartitionNotFound
@@ -58,3 +60,31 @@ def test_bad_date_and_zone_are_refused(tmp_path):
         lake.partition_dir("validated", "p", "10/01/2026")
     with pytest.raises(ValueError, match="unknown lake zone"):
         lake.partition_dir("elsewhere", "p", "2026-10-01")
+
+
+def test_publishing_the_same_inputs_again_changes_nothing(tmp_path: Path) -> None:
+    from ml_lifecycle.lake import INPUTS_KEY, fingerprint_of
+
+    lake = Lake(tmp_path)
+    calls: list[str] = []
+
+    def writer(text: str):
+        def write(staging: Path) -> dict[str, str]:
+            calls.append(text)
+            (staging / "part.txt").write_text(text)
+            return {"written": text}
+        return write
+
+    inputs = fingerprint_of({"data_version": "abc", "model_version": "1"})
+    folder = lake.publish_partition("predictions", "p", "2026-10-01", writer("first"), inputs=inputs)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    again = lake.publish_partition("predictions", "p", "2026-10-01", writer("second"), inputs=inputs)
+    assert again == folder and calls == ["first"]
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert lake.partition_metadata("predictions", "p", "2026-10-01")[INPUTS_KEY] == inputs
+
+    changed = fingerprint_of({"data_version": "abc", "model_version": "2"})
+    lake.publish_partition("predictions", "p", "2026-10-01", writer("third"), inputs=changed)
+    assert calls == ["first", "third"]
+    assert (lake.partition_dir("predictions", "p", "2026-10-01") / "part.txt").read_text() == "third"
+    assert fingerprint_of({"b": 1, "a": [1, 2]}) == fingerprint_of({"a": [1, 2], "b": 1})

@@ -475,3 +475,19 @@ def test_a_model_with_an_unlisted_type_is_refused_before_logging(spec: PipelineS
     with pytest.raises(UntrustedModelTypes, match=r"_operator\.neg.*SKOPS_TRUSTED"):
         check_trusted_types(unsafe)
     check_trusted_types(build_pipeline(spec))  # our own families pass
+
+
+def test_an_unreachable_registry_is_an_outage_not_a_failed_smoke_test(spec: PipelineSpec, monkeypatch) -> None:
+    """A smoke test that cannot reach MLflow must not REJECT the model: it raises a retryable error."""
+    import socket
+
+    from ml_lifecycle.registry import RegistryUnavailable, unreachable
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    target = TrackingTarget(tracking_uri=f"http://127.0.0.1:{port}")
+    with pytest.raises(RegistryUnavailable, match=f"MLflow at http://127.0.0.1:{port} is unreachable"):
+        smoke_test(spec, target, "1", pd.DataFrame({"x": [1]}), alias="challenger")
+    assert not unreachable(ValueError("predict returned 3 values for 4 rows"))

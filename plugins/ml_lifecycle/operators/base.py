@@ -82,6 +82,11 @@ class PipelineOperator(BaseOperator):
         """
         if self.partition_date:
             return str(self.partition_date)
+        return self.run_date(context)
+
+    @staticmethod
+    def run_date(context: Context) -> str:
+        """The run's logical date, or the day it ran for runs without one (asset-triggered)."""
         dag_run = context["dag_run"]
         moment = dag_run.logical_date or dag_run.run_after
         return moment.strftime("%Y-%m-%d")

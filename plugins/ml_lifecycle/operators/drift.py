@@ -55,6 +55,11 @@ class RetrainingPolicyOperator(PipelineOperator):
         self.log.info("retraining policy %s ds=%s: %s", self.pipeline, ds, decision)
         if not decision["retrain"]:
             raise AirflowSkipException(f"no retraining: {decision['reason']}")
+        if decision.get("recorded_before"):
+            # A re-run of a day whose request was already made (same inputs, same decision): one request only.
+            raise AirflowSkipException(
+                f"retraining for ds={ds} was requested when this decision was first made "
+                f"({decision['decided_at']}); not requested again")
         from ml_lifecycle.notifiers import retraining_alert
 
         retraining_alert(self.pipeline, decision)

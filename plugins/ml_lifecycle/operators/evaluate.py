@@ -31,6 +31,7 @@ class EvaluateModelOperator(PipelineOperator):
                 candidate_version=self.model["version"],
                 holdout_path=self.window["holdout_path"],
                 report_dir=report_dir,
+                lake=self.lake,
             )
         )
         self.log.info("evaluation of v%s: %s; champion v%s: %s", result["candidate_version"],
