@@ -25,7 +25,8 @@ def _alive(pid: int) -> bool:
 TESTS_ROOT = project_root() / ".local" / "tests"
 TESTS_ROOT.mkdir(parents=True, exist_ok=True)
 for stale in TESTS_ROOT.iterdir():
-    if not (stale.name.isdigit() and _alive(int(stale.name))):
+    # artifacts/ keeps the browser tests' screenshots of the last run for people to look at
+    if stale.name != "artifacts" and not (stale.name.isdigit() and _alive(int(stale.name))):
         shutil.rmtree(stale, ignore_errors=True)
 TEST_HOME = TESTS_ROOT / str(os.getpid())
 apply_embedded_environment(TEST_HOME)

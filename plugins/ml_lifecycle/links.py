@@ -1,12 +1,29 @@
-"""Extra links from a task in the Airflow UI to what it produced: its MLflow run or version, its report.
+"""Extra links from a task in the Airflow UI to what it produced: its MLflow run and model version, its
+report or model card (served by the plugin's app, behind Airflow's login), the partition it wrote.
 
-Operators store the full URL in XCom when they run (the provider convention), so the link works for
-any deployment without the UI having to know where MLflow or the lake is.
+Operators push the data of a link to XCom when they run: the MLflow URLs (the worker knows the
+``mlflow_default`` connection's ``ui_url``) and lake paths (``report_path``, ``model_card_path``,
+``partition_path``). A link's ``get_link`` turns that into the URL, in two places of Airflow 3:
+
+- in the worker, when the task finishes: the task runner calls ``get_link`` of each of the operator's
+  links and stores the URL under the link's own key (``_link_<class>``); the API server answers the UI
+  from that key when no plugin registered a link for the operator's class;
+- in the API server: our plugin registers these links for our operator classes, so the server calls
+  ``get_link`` itself, from the data XComs. Runs made before a link existed get it too, and the app's
+  URL follows the server's ``[api] base_url``.
+
+Lake paths become URLs of the plugin's app (``/ml-lifecycle/files/<pipeline>/...``,
+``/ml-lifecycle/partitions/<zone>/<pipeline>/<ds>``), which serves them only to a logged-in user who may
+read the pipeline's DAGs. A ``file://`` URL would be useless: Airflow's UI drops it, and browsers do not
+open it from a web page.
+
+Nothing heavy is imported here: the plugin module (imported by every Airflow component) imports this one.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperatorLink
 
@@ -15,27 +32,155 @@ if TYPE_CHECKING:
     from airflow.sdk.types import TaskInstanceKey
 
 
-MLFLOW_UI_XCOM_KEY = "mlflow_ui_url"
+MLFLOW_UI_XCOM_KEY = "mlflow_ui_url"  # the MLflow run URL (train) or version URL (gate, publish, rollback)
+MLFLOW_RUN_XCOM_KEY = "mlflow_run_url"
+MODEL_VERSION_XCOM_KEY = "mlflow_model_version_url"
 REPORT_XCOM_KEY = "report_path"
+MODEL_CARD_XCOM_KEY = "model_card_path"
+PARTITION_XCOM_KEY = "partition_path"
+
+UI_PREFIX = "/ml-lifecycle"  # where the plugin's FastAPI app is mounted in the API server
+ZONES_WITH_PAGES = ("predictions", "shadow", "validated", "quarantine")
 
 
-def _xcom_value(ti_key: TaskInstanceKey, key: str) -> str:
-    from airflow.sdk.execution_time.xcom import XCom
+def api_root_path() -> str:
+    """The path part of ``[api] base_url`` ('' when Airflow is served at the host's root)."""
+    from urllib.parse import urlsplit
 
-    value = XCom.get_value(ti_key=ti_key, key=key)
-    return str(value) if value else ""
+    from airflow.sdk import conf
+
+    return urlsplit(conf.get("api", "base_url", fallback="") or "").path.rstrip("/")
 
 
-class MlflowLink(BaseOperatorLink):
+def app_url(path: str) -> str:
+    """A URL of the plugin's app, relative to the API server's host (same origin as the Airflow UI)."""
+    return f"{api_root_path()}{UI_PREFIX}/{path.lstrip('/')}"
+
+
+def lake_relative(path: str) -> tuple[str, str, str] | None:
+    """Split an absolute lake path into (zone, pipeline, rest), or None when it is not under the lake."""
+    from ml_lifecycle.settings import lake_root
+
+    try:
+        relative = PurePosixPath(path).relative_to(PurePosixPath(str(lake_root().resolve())))
+    except ValueError:
+        try:
+            relative = PurePosixPath(path).relative_to(PurePosixPath(str(lake_root())))
+        except ValueError:
+            return None
+    parts = relative.parts
+    if len(parts) < 3 or ".." in parts:
+        return None
+    return parts[0], parts[1], "/".join(parts[2:])
+
+
+def file_url(path: str) -> str:
+    """The app URL of a report or model card under ``reports/<pipeline>/`` of the lake ('' otherwise)."""
+    split = lake_relative(path) if path else None
+    if split is None or split[0] != "reports":
+        return ""
+    _, pipeline, rest = split
+    return app_url(f"files/{pipeline}/{rest}")
+
+
+def partition_url(path: str) -> str:
+    """The app URL of the page of a partition (``<zone>/<pipeline>/ds=<ds>``) of the lake ('' otherwise)."""
+    split = lake_relative(path) if path else None
+    if split is None or split[0] not in ZONES_WITH_PAGES or not split[2].startswith("ds="):
+        return ""
+    zone, pipeline, rest = split
+    return app_url(f"partitions/{zone}/{pipeline}/{rest.split('/')[0][3:]}")
+
+
+def stored_value(ti_key: TaskInstanceKey, key: str) -> str:
+    """The XCom ``key`` of a task instance, in a task (through the supervisor) or in the API server (DB)."""
+    import sys
+
+    runner = sys.modules.get("airflow.sdk.execution_time.task_runner")
+    if runner is not None and getattr(runner, "SUPERVISOR_COMMS", None) is not None:
+        from airflow.sdk.execution_time.xcom import XCom
+
+        value: Any = XCom.get_value(ti_key=ti_key, key=key)
+    else:  # the API server reads the metadata DB, as Airflow's own XComOperatorLink does
+        from airflow.serialization.definitions.operatorlink import XComOperatorLink
+
+        value = XComOperatorLink(name=key, xcom_key=key).get_link(None, ti_key=ti_key)  # type: ignore[arg-type]
+    return "" if value in (None, "", "None", "null") else str(value)
+
+
+class _XComLink(BaseOperatorLink):
+    """A link made from the XCom ``key`` its operator pushed (see the module's doc for where it runs)."""
+
+    key: ClassVar[str] = ""
+
+    def url_from(self, value: str) -> str:
+        return value
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        value = stored_value(ti_key, self.key)
+        return self.url_from(value) if value else ""
+
+
+class MlflowLink(_XComLink):
+    """The MLflow run (train) or model version (gate, publish, rollback) a task made; kept for old runs."""
+
     name = "MLflow"
-
-    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        return _xcom_value(ti_key, MLFLOW_UI_XCOM_KEY)
+    key = MLFLOW_UI_XCOM_KEY
 
 
-class ReportLink(BaseOperatorLink):
+class MlflowRunLink(_XComLink):
+    name = "MLflow run"
+    key = MLFLOW_RUN_XCOM_KEY
+
+
+class ModelVersionLink(_XComLink):
+    name = "Model version"
+    key = MODEL_VERSION_XCOM_KEY
+
+
+class ReportLink(_XComLink):
+    """The task's report (validation, drift, realized performance, gate verdict), served by the plugin's app."""
+
     name = "Report"
+    key = REPORT_XCOM_KEY
 
-    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        path = _xcom_value(ti_key, REPORT_XCOM_KEY)
-        return f"file://{path}" if path.startswith("/") else path
+    def url_from(self, value: str) -> str:
+        return file_url(value) if value.startswith("/") else value
+
+
+class ModelCardLink(ReportLink):
+    name = "Model card"
+    key = MODEL_CARD_XCOM_KEY
+
+
+class PartitionLink(_XComLink):
+    """The lake partition a scoring task published (rows, schema, metadata), served by the plugin's app."""
+
+    name = "Partition"
+    key = PARTITION_XCOM_KEY
+
+    def url_from(self, value: str) -> str:
+        return partition_url(value) if value.startswith("/") else value
+
+
+def plugin_links() -> list[BaseOperatorLink]:
+    """The links the plugin registers, each bound to the operator classes that show it.
+
+    Registering them is what makes the API server call their ``get_link`` (and so turn lake paths into
+    app URLs) instead of returning the raw XCom value.
+    """
+    from ml_lifecycle import operators as ops
+
+    bindings: dict[type[_XComLink], list[Any]] = {
+        MlflowRunLink: [ops.TrainModelOperator],
+        ModelVersionLink: [ops.TrainModelOperator, ops.GateOperator, ops.PublishModelOperator, ops.RollbackOperator],
+        ReportLink: [ops.ValidateOperator, ops.DriftCheckOperator, ops.RealizedPerformanceOperator, ops.GateOperator],
+        ModelCardLink: [ops.GateOperator],
+        PartitionLink: [ops.PublishPredictionsOperator, ops.BatchPredictOperator, ops.ShadowScoreOperator],
+    }
+    links: list[BaseOperatorLink] = []
+    for link_class, operator_classes in bindings.items():
+        bound = type(link_class.__name__, (link_class,), {"operators": operator_classes,
+                                                          "__module__": link_class.__module__})
+        links.append(bound())
+    return links

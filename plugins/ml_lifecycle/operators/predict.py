@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from ml_lifecycle.links import PARTITION_XCOM_KEY, PartitionLink
 from ml_lifecycle.operators.base import PipelineOperator
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class BatchPredictOperator(PipelineOperator):
 
     template_fields: Sequence[str] = (*PipelineOperator.template_fields, "model_version")
     ui_color = "#e8f5e9"
+    operator_extra_links = (PartitionLink(),)
 
     def __init__(self, *, model_version: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -50,6 +52,7 @@ class BatchPredictOperator(PipelineOperator):
             raise AirflowSkipException(str(exc)) from exc
         except ScoringSchemaMismatch as exc:
             raise AirflowFailException(str(exc)) from exc
+        context["ti"].xcom_push(key=PARTITION_XCOM_KEY, value=result["predictions_path"])
         self.log.info("scored %s ds=%s: %s", self.pipeline, ds, result)
         return result
 
@@ -115,6 +118,7 @@ class PublishPredictionsOperator(PipelineOperator):
 
     template_fields: Sequence[str] = (*PipelineOperator.template_fields, "shards", "results")
     ui_color = "#e8f5e9"
+    operator_extra_links = (PartitionLink(),)
 
     def __init__(self, *, shards: Any, results: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -125,6 +129,7 @@ class PublishPredictionsOperator(PipelineOperator):
         from ml_lifecycle.inference import publish_predictions
 
         result = self.timed(lambda: publish_predictions(self.spec, self.lake, list(self.shards), list(self.results)))
+        context["ti"].xcom_push(key=PARTITION_XCOM_KEY, value=result["predictions_path"])
         self.log.info("published predictions %s ds=%s: %s", self.pipeline, result["ds"], result)
         return result
 
@@ -137,6 +142,7 @@ class ShadowScoreOperator(PipelineOperator):
     """
 
     ui_color = "#fff8e1"
+    operator_extra_links = (PartitionLink(),)
 
     def execute(self, context: Context) -> dict[str, Any]:
         from ml_lifecycle.inference import NoChallenger, ScoringSchemaMismatch, shadow_score
@@ -150,5 +156,6 @@ class ShadowScoreOperator(PipelineOperator):
             return {"shadow": False, "ds": ds, "reason": str(exc)}
         except ScoringSchemaMismatch as exc:
             raise AirflowFailException(str(exc)) from exc
+        context["ti"].xcom_push(key=PARTITION_XCOM_KEY, value=result["shadow_path"])
         self.log.info("shadow %s ds=%s: %s", self.pipeline, ds, result)
         return {"shadow": True, **result}

@@ -13,8 +13,14 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from ml_lifecycle.links import MlflowLink, ReportLink
-from ml_lifecycle.operators.base import MLFLOW_UI_XCOM_KEY, REPORT_XCOM_KEY, PipelineOperator
+from ml_lifecycle.links import (
+    MODEL_CARD_XCOM_KEY,
+    MODEL_VERSION_XCOM_KEY,
+    ModelCardLink,
+    ModelVersionLink,
+    ReportLink,
+)
+from ml_lifecycle.operators.base import REPORT_XCOM_KEY, PipelineOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -31,7 +37,7 @@ class GateOperator(PipelineOperator):
 
     template_fields: Sequence[str] = (*PipelineOperator.template_fields, "window", "evaluation", "force_reason")
     ui_color = "#b39ddb"
-    operator_extra_links = (MlflowLink(), ReportLink())
+    operator_extra_links = (ModelVersionLink(), ReportLink(), ModelCardLink())
 
     def __init__(self, *, window: Any, evaluation: Any, force_reason: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -40,7 +46,6 @@ class GateOperator(PipelineOperator):
         self.force_reason = force_reason
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from ml_lifecycle.lake import write_json
         from ml_lifecycle.model_card import write_model_card
         from ml_lifecycle.registry import judge, record_verdict, set_alias, smoke_test
         from ml_lifecycle.training import smoke_sample
@@ -68,7 +73,7 @@ class GateOperator(PipelineOperator):
             result["model_card"] = write_model_card(self.spec, self.lake, self.tracking,
                                                     evaluation=self.evaluation, gate=result)["markdown"]
             report = self.lake.report_dir(self.spec.name, "gate", self.window["as_of"]) / f"v{version}.json"
-            write_json(report, {**result, "checks": verdict.checks, "difference": self.evaluation.get("difference")})
+            self.lake.write_json(report, {**result, "checks": verdict.checks, "difference": self.evaluation.get("difference")})
             result["report_path"] = str(report)
             return result
 
@@ -79,9 +84,10 @@ class GateOperator(PipelineOperator):
                       result["candidate_version"], result["decision"], " (forced)" if result["forced"] else "",
                       result["champion_version"])
         context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=result["report_path"])
+        context["ti"].xcom_push(key=MODEL_CARD_XCOM_KEY, value=str(result["model_card"]).removesuffix(".md") + ".html")
         url = self.tracking.model_version_url(self.spec.model.registered_name, result["candidate_version"])
         if url:
-            context["ti"].xcom_push(key=MLFLOW_UI_XCOM_KEY, value=url)
+            context["ti"].xcom_push(key=MODEL_VERSION_XCOM_KEY, value=url)
         return result
 
 
@@ -127,7 +133,7 @@ class PublishModelOperator(PipelineOperator):
 
     template_fields: Sequence[str] = (*PipelineOperator.template_fields, "window", "gate", "approval_task_id")
     ui_color = "#9575cd"
-    operator_extra_links = (MlflowLink(),)
+    operator_extra_links = (ModelVersionLink(),)
 
     def __init__(self, *, window: Any, gate: Any, approval_task_id: str | None = "approve", **kwargs: Any) -> None:
         kwargs.setdefault("trigger_rule", "none_failed_min_one_success")  # approve may have skipped itself
@@ -161,5 +167,5 @@ class PublishModelOperator(PipelineOperator):
                            from_version=result["previous_champion"], reason="; ".join(self.gate["reasons"][-2:]))
         url = self.tracking.model_version_url(self.spec.model.registered_name, result["champion_version"])
         if url:
-            context["ti"].xcom_push(key=MLFLOW_UI_XCOM_KEY, value=url)
+            context["ti"].xcom_push(key=MODEL_VERSION_XCOM_KEY, value=url)
         return result

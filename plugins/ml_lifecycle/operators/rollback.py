@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from ml_lifecycle.links import MlflowLink
-from ml_lifecycle.operators.base import MLFLOW_UI_XCOM_KEY, PipelineOperator
+from ml_lifecycle.links import MODEL_VERSION_XCOM_KEY, ModelVersionLink
+from ml_lifecycle.operators.base import PipelineOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -21,7 +21,7 @@ class RollbackOperator(PipelineOperator):
 
     template_fields: Sequence[str] = (*PipelineOperator.template_fields, "version", "reason")
     ui_color = "#ef9a9a"
-    operator_extra_links = (MlflowLink(),)
+    operator_extra_links = (ModelVersionLink(),)
 
     def __init__(self, *, reason: str, version: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -46,5 +46,5 @@ class RollbackOperator(PipelineOperator):
                            from_version=result["previous_champion"], reason=str(result["reason"]))
         url = self.tracking.model_version_url(self.spec.model.registered_name, result["champion_version"])
         if url:
-            context["ti"].xcom_push(key=MLFLOW_UI_XCOM_KEY, value=url)
+            context["ti"].xcom_push(key=MODEL_VERSION_XCOM_KEY, value=url)
         return result

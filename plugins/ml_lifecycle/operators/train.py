@@ -3,8 +3,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ml_lifecycle.links import MlflowLink
-from ml_lifecycle.operators.base import MLFLOW_UI_XCOM_KEY, PipelineOperator
+from ml_lifecycle.links import MLFLOW_RUN_XCOM_KEY, MODEL_VERSION_XCOM_KEY, MlflowRunLink, ModelVersionLink
+from ml_lifecycle.operators.base import PipelineOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -31,7 +31,7 @@ class TrainModelOperator(PipelineOperator):
 
     template_fields: Sequence[str] = (*PipelineOperator.template_fields, "window")
     ui_color = "#d1c4e9"
-    operator_extra_links = (MlflowLink(),)
+    operator_extra_links = (MlflowRunLink(), ModelVersionLink())
 
     def __init__(self, *, window: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -42,8 +42,9 @@ class TrainModelOperator(PipelineOperator):
 
         lineage = self.lineage(context)
         result = self.timed(lambda: train_and_register(self.spec, self.window, self.tracking, lineage))
-        url = self.tracking.run_url(result["experiment_id"], result["run_id"])
-        if url:
-            context["ti"].xcom_push(key=MLFLOW_UI_XCOM_KEY, value=url)
+        for key, url in ((MLFLOW_RUN_XCOM_KEY, self.tracking.run_url(result["experiment_id"], result["run_id"])),
+                         (MODEL_VERSION_XCOM_KEY, self.tracking.model_version_url(result["model_name"], result["version"]))):
+            if url:
+                context["ti"].xcom_push(key=key, value=url)
         self.log.info("registered %s version %s (run %s)", result["model_name"], result["version"], result["run_id"])
         return result
