@@ -5,11 +5,12 @@ PYTHON ?= python3.11
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: demo test lint typecheck unit e2e install airflow-ui mlflow-ui clean help
+.PHONY: demo test lint typecheck unit e2e integration browser install airflow-ui mlflow-ui clean help
 
 help:
 	@echo "make demo        run the churn lifecycle on the embedded default (Airflow + MLflow on SQLite)"
-	@echo "make test        lint, type-check and run the whole test suite"
+	@echo "make test        lint, type-check and run the whole test suite (unit, e2e, integration on the local"
+	@echo "                 PostgreSQL and Redis, browser tests in Debian's chromium, installed when missing)"
 	@echo "make airflow-ui  serve the Airflow UI on the demo's metadata DB (http://localhost:8080)"
 	@echo "make mlflow-ui   serve the MLflow UI on the demo's store (http://localhost:5000)"
 	@echo "make clean       remove all local state (.local/)"
@@ -35,12 +36,18 @@ typecheck: install
 	$(RUN) mypy plugins dags
 
 unit: install
-	$(RUN) pytest tests -m "not e2e"
+	$(RUN) pytest tests -m "not e2e and not integration and not browser"
+
+integration: install
+	$(RUN) pytest tests -m integration
+
+browser: install browser-deps
+	$(RUN) pytest tests -m browser
 
 e2e: install
 	$(RUN) pytest tests -m e2e
 
-test: lint typecheck
+test: lint typecheck browser-deps
 	$(RUN) pytest tests
 
 airflow-ui: install
@@ -51,3 +58,11 @@ mlflow-ui: install
 
 clean:
 	rm -rf .local
+
+# Debian's chromium for the browser tests (tests/browser/, driven by Playwright's Python package through
+# executable_path=/usr/bin/chromium; `playwright install` is never needed). Installs only when missing.
+.PHONY: browser-deps
+browser-deps:
+	@if [ -x /usr/bin/chromium ]; then echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	else $(if $(filter 0,$(shell id -u)),,sudo) apt-get update && \
+	     $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y chromium chromium-driver; fi

@@ -60,6 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--version", default=None, help="version to make champion (default: the previous champion)")
     rollback.add_argument("--reason", required=True, help="why (at least 10 characters); recorded in the alias history")
 
+    train = sub.add_parser(
+        "train", help="train and register a model version on an assembled window (the train task's core; "
+        "what ContainerTrainModelOperator runs in its container); prints the result as JSON on the last line")
+    train.add_argument("--pipeline", required=True, help="pipeline name or path to its spec")
+    train.add_argument("--window-json", required=True,
+                       help="the assemble_window result as JSON (or @path to a file holding it)")
+    train.add_argument("--run-id", default=None, help="the Airflow run id, recorded as lineage (airflow.run_id)")
+    train.add_argument("--lineage-json", default=None,
+                       help="lineage tags as a JSON object (airflow.dag_id, airflow.task_id, ...)")
+
     profile = sub.add_parser("profile-suite", help="draft an expectation suite from a validated (or raw) partition")
     profile.add_argument("--pipeline", default="churn")
     profile.add_argument("--ds", type=_date, required=True)
@@ -114,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
             reset_state=not args.keep_state,
         )
         return run_demo(plan)
+    if args.command == "train":
+        return _train_command(args)
     if args.command in ("lineage", "rollback"):
         return _registry_command(args)
     if args.command == "simulate":
@@ -140,6 +152,54 @@ def main(argv: list[str] | None = None) -> int:
                              "--default-artifact-root", (home / "mlflow" / "artifacts").as_uri(),
                              "--host", "127.0.0.1", "--port", str(args.port)])
     return 2
+
+
+def _json_argument(option: str, text: str) -> dict:
+    import json
+
+    if text.startswith("@"):
+        text = Path(text[1:]).read_text()
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"ml-lifecycle train: {option} is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise SystemExit(f"ml-lifecycle train: {option} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _train_command(args: argparse.Namespace) -> int:
+    """The same core call as TrainModelOperator; the result dict is the LAST line of stdout, as JSON.
+
+    ContainerTrainModelOperator reads that line back from the container's log, so nothing may be
+    printed to stdout after it.
+    """
+    import json
+    import time
+
+    from ml_lifecycle.spec import SpecError, load_spec
+    from ml_lifecycle.tracking import TrackingTarget
+    from ml_lifecycle.training import train_and_register
+
+    window = _json_argument("--window-json", args.window_json)
+    lineage = {str(k): str(v) for k, v in _json_argument("--lineage-json", args.lineage_json or "{}").items()}
+    if args.run_id:
+        lineage["airflow.run_id"] = args.run_id
+    missing = sorted({"as_of", "train_path", "holdout_path", "partitions", "data_versions", "train_rows"} - set(window))
+    if missing:
+        print(f"ml-lifecycle train: --window-json lacks {', '.join(missing)} (pass the assemble_window result)",
+              file=sys.stderr)
+        return 2
+    try:
+        spec = load_spec(args.pipeline)
+    except SpecError as exc:
+        print(f"ml-lifecycle train: {exc}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    result = train_and_register(spec, window, TrackingTarget.from_env(), lineage)
+    result["core_seconds"] = round(time.perf_counter() - started, 3)
+    print(json.dumps(result, sort_keys=True, default=str), flush=True)
+    return 0
 
 
 def _registry_command(args: argparse.Namespace) -> int:

@@ -101,10 +101,71 @@ class ModelSpec(_Strict):
     random_seed: int = 42
 
 
+class ContainerMountSpec(_Strict):
+    """A volume, bind mount or tmpfs for the training container (docker.types.Mount arguments)."""
+
+    target: str = Field(pattern=r"^/")  # absolute path inside the container
+    source: str | None = None  # volume name or absolute host path; none for tmpfs
+    type: Literal["volume", "bind", "tmpfs"] = "volume"
+    read_only: bool = False
+
+    @model_validator(mode="after")
+    def _source_fits_type(self) -> ContainerMountSpec:
+        if self.type == "tmpfs":
+            if self.source:
+                raise ValueError("a tmpfs mount has no source")
+        elif not self.source:
+            raise ValueError(f"a {self.type} mount needs a source")
+        elif self.type == "bind" and not self.source.startswith("/"):
+            raise ValueError(f"a bind mount's source must be an absolute host path, got {self.source!r}")
+        return self
+
+
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# Set by ContainerTrainModelOperator from the mlflow_default connection and the worker's environment.
+CONTAINER_RESERVED_ENVIRONMENT = frozenset({
+    "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
+    "ML_LIFECYCLE_MLFLOW_ARTIFACTS", "ML_LIFECYCLE_MLFLOW_UI_URL", "ML_LIFECYCLE_LAKE_ROOT",
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "ML_LIFECYCLE_LAKE_STORAGE_OPTIONS",
+})
+
+
+class TrainingContainerSpec(_Strict):
+    """Run the train task in a container through Airflow's Docker provider (ContainerTrainModelOperator).
+
+    The container runs ``ml-lifecycle train`` from ``image`` (built from include/docker/Dockerfile);
+    MLflow's location comes from the ``mlflow_default`` connection and the lake root and AWS variables
+    from the worker, so ``environment`` is for non-secret extras only. The training DAG opts in with
+    ``training_tasks(pipeline, container=True)``.
+    """
+
+    image: str = Field(min_length=1, pattern=r"^[^\s]+$")
+    docker_url: str | None = None  # default: DOCKER_HOST, else unix://var/run/docker.sock
+    docker_conn_id: str | None = None  # an Airflow docker connection, for a private registry
+    network_mode: str | None = None  # e.g. the compose network, so the container reaches mlflow and minio
+    mounts: list[ContainerMountSpec] = Field(default_factory=list)
+    environment: dict[Annotated[str, Field(pattern=_ENV_NAME)], str] = Field(default_factory=dict)
+    auto_remove: Literal["never", "success", "force"] = "success"
+    force_pull: bool = False
+    mem_limit: str | None = Field(default=None, pattern=r"^[0-9]+[bkmg]?$")  # e.g. 4g
+    cpus: float = Field(default=1.0, gt=0.0)  # relative CPU shares (x 1024)
+    user: str | None = None  # default: the image's user
+
+    @field_validator("environment")
+    @classmethod
+    def _no_reserved_names(cls, environment: dict[str, str]) -> dict[str, str]:
+        reserved = sorted(set(environment) & CONTAINER_RESERVED_ENVIRONMENT)
+        if reserved:
+            raise ValueError(f"{reserved} are set from the mlflow_default connection and the worker; "
+                             "do not set them here")
+        return environment
+
+
 class TrainingSpec(_Strict):
     window_days: int = Field(default=60, ge=1)
     holdout_fraction: float = Field(default=0.25, gt=0.0, lt=0.9)
     min_rows: int = Field(default=500, ge=10)
+    container: TrainingContainerSpec | None = None  # train in a container instead of in the worker
 
 
 MetricName = Literal["roc_auc", "pr_auc", "f1", "log_loss", "brier"]

@@ -1,4 +1,10 @@
-"""Thin Airflow operators over the plain-Python core; importing them pulls in no heavy library."""
+"""Thin Airflow operators over the plain-Python core; importing them pulls in no heavy library.
+
+``ContainerTrainModelOperator`` is exported lazily: it imports the Docker provider (and the docker SDK,
+~0.2 s), which a DAG file that does not train in a container should not pay for at parse time.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from ml_lifecycle.operators.drift import DriftCheckOperator, RetrainingPolicyOperator
 from ml_lifecycle.operators.evaluate import EvaluateModelOperator
@@ -16,9 +22,22 @@ from ml_lifecycle.operators.rollback import RollbackOperator
 from ml_lifecycle.operators.train import AssembleTrainingWindowOperator, TrainModelOperator
 from ml_lifecycle.operators.validate import ValidateOperator
 
+if TYPE_CHECKING:
+    from ml_lifecycle.operators.container import ContainerTrainModelOperator
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ContainerTrainModelOperator":
+        from ml_lifecycle.operators.container import ContainerTrainModelOperator
+
+        return ContainerTrainModelOperator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "AssembleTrainingWindowOperator",
     "BatchPredictOperator",
+    "ContainerTrainModelOperator",
     "DriftCheckOperator",
     "EvaluateModelOperator",
     "GateOperator",
