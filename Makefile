@@ -48,7 +48,7 @@ e2e: install
 	$(RUN) pytest tests -m e2e
 
 test: lint typecheck browser-deps
-	$(RUN) pytest tests
+	$(RUN) pytest tests --durations=12
 
 airflow-ui: install
 	$(RUN) ml-lifecycle airflow-ui

@@ -14,7 +14,7 @@ from ml_lifecycle.validation import DataValidationError, validate_partition
 
 
 def validated_lake(
-    spec: PipelineSpec, root: Path, *, start: date, days: int, label_delay_days: int, seed: int,
+    spec: PipelineSpec, root: Path | str, *, start: date, days: int, label_delay_days: int, seed: int,
     corrupt_days: frozenset[int] = frozenset(),
 ) -> tuple[Lake, list[SimulatedDay]]:
     """Simulate ``days`` landing drops, then ingest and validate each; corrupt days end in quarantine."""

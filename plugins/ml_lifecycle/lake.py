@@ -307,6 +307,22 @@ class Lake:
                 tmp.unlink(missing_ok=True)
         return path
 
+    def list_files(self, folder: Path) -> list[Path]:
+        """The files under a folder of the lake, at any depth, as lake paths (under ``root``), sorted.
+
+        On object storage the objects are listed, nothing is downloaded (read one with :meth:`fetch_file`);
+        under a partition or report that includes its ``_SUCCESS`` marker and ``_gen=`` objects. Hidden
+        names (temporary and staging files) are left out; a missing folder has no files.
+        """
+        if self._store is None:
+            if not folder.is_dir():
+                return []
+            found = [p for p in folder.rglob("*") if p.is_file()]
+        else:
+            found = [folder.joinpath(*PurePosixPath(_safe_name(name)).parts)
+                     for name in self._store.listing(self._key(folder))]
+        return sorted(p for p in found if not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
     def remove_tree(self, path: Path) -> None:
         """Delete a folder of the lake and everything under it (scratch space such as scoring shards)."""
         shutil.rmtree(path, ignore_errors=True)

@@ -14,8 +14,10 @@ Operators push the data of a link to XCom when they run: the MLflow URLs (the wo
 
 Lake paths become URLs of the plugin's app (``/ml-lifecycle/files/<pipeline>/...``,
 ``/ml-lifecycle/partitions/<zone>/<pipeline>/<ds>``), which serves them only to a logged-in user who may
-read the pipeline's DAGs. A ``file://`` URL would be useless: Airflow's UI drops it, and browsers do not
-open it from a web page.
+read the pipeline's DAGs. The URLs carry logical lake paths: on an object-storage lake a worker pushes
+paths of its lake cache (``.../ds=<ds>/_gen=<generation>/...``), and the URL drops the cache and the
+generation, so it is the same as on a local lake and the API server resolves it through its own cache.
+A ``file://`` URL would be useless: Airflow's UI drops it, and browsers do not open it from a web page.
 
 Nothing heavy is imported here: the plugin module (imported by every Airflow component) imports this one.
 """
@@ -58,20 +60,46 @@ def app_url(path: str) -> str:
 
 
 def lake_relative(path: str) -> tuple[str, str, str] | None:
-    """Split an absolute lake path into (zone, pipeline, rest), or None when it is not under the lake."""
-    from ml_lifecycle.settings import lake_root
+    """Split a lake path into (zone, pipeline, rest), or None when it is not a location of the lake.
 
-    try:
-        relative = PurePosixPath(path).relative_to(PurePosixPath(str(lake_root().resolve())))
-    except ValueError:
-        try:
-            relative = PurePosixPath(path).relative_to(PurePosixPath(str(lake_root())))
-        except ValueError:
-            return None
-    parts = relative.parts
+    ``rest`` is the logical path: ``_gen=<generation>`` segments are dropped, so a published report or
+    partition has one address whichever cache it was read from. Accepted: a path under a local lake's root;
+    on an object-storage lake a path under the lake cache (this process's, or another machine's: the cache
+    folder's name derives from the lake URI alone) or a URI under the lake's root.
+    """
+    parts = _lake_parts(path)
+    if parts is None:
+        return None
+    from ml_lifecycle.lake import GENERATION_PREFIX
+
+    parts = tuple(part for part in parts if not part.startswith(GENERATION_PREFIX))
     if len(parts) < 3 or ".." in parts:
         return None
     return parts[0], parts[1], "/".join(parts[2:])
+
+
+def _lake_parts(path: str) -> tuple[str, ...] | None:
+    from ml_lifecycle.lake import Lake
+
+    lake = Lake()  # opens nothing: an object store is reached on first use only
+    if lake.remote and path.startswith(lake.uri + "/"):
+        return PurePosixPath(path[len(lake.uri) + 1:]).parts
+    given = PurePosixPath(path)
+    for root in (lake.root.resolve(), lake.root):
+        try:
+            return given.relative_to(PurePosixPath(str(root))).parts
+        except ValueError:
+            continue
+    if lake.remote and given.is_absolute() and lake.root.name in given.parts[:-1]:
+        return given.parts[given.parts.index(lake.root.name) + 1:]  # a worker's cache of the same lake
+    return None
+
+
+def _is_lake_uri(value: str) -> bool:
+    from ml_lifecycle.lake import Lake
+
+    lake = Lake()
+    return lake.remote and value.startswith(lake.uri + "/")
 
 
 def file_url(path: str) -> str:
@@ -145,7 +173,7 @@ class ReportLink(_XComLink):
     key = REPORT_XCOM_KEY
 
     def url_from(self, value: str) -> str:
-        return file_url(value) if value.startswith("/") else value
+        return file_url(value) if value.startswith("/") or _is_lake_uri(value) else value
 
 
 class ModelCardLink(ReportLink):
@@ -160,7 +188,7 @@ class PartitionLink(_XComLink):
     key = PARTITION_XCOM_KEY
 
     def url_from(self, value: str) -> str:
-        return partition_url(value) if value.startswith("/") else value
+        return partition_url(value) if value.startswith("/") or _is_lake_uri(value) else value
 
 
 def plugin_links() -> list[BaseOperatorLink]:

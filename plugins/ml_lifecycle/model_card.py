@@ -166,7 +166,7 @@ def write_model_card(spec: PipelineSpec, lake: Lake, target: TrackingTarget, *, 
     version = str(evaluation["candidate_version"])
     mv = client.get_model_version(spec.model.registered_name, version)
     title, sections = build_card(spec, dict(mv.tags), evaluation, gate)
-    folder = lake.zone_dir("reports", spec.name) / "model_cards"
+    folder = card_folder(spec, lake)
     md = lake.write_text(folder / f"v{version}.md", render_markdown(title, sections))
     page = lake.write_text(folder / f"v{version}.html", render_html(title, sections))
     if mv.run_id:
@@ -175,6 +175,11 @@ def write_model_card(spec: PipelineSpec, lake: Lake, target: TrackingTarget, *, 
     return {"markdown": str(md), "html": str(page)}
 
 
+def card_folder(spec: PipelineSpec, lake: Lake) -> Path:
+    """Where the cards are: plain files of the lake (read them with :meth:`Lake.fetch_file`)."""
+    return lake.zone_dir("reports", spec.name) / "model_cards"
+
+
 def card_paths(spec: PipelineSpec, lake: Lake, version: str) -> tuple[Path, Path]:
-    folder = lake.zone_dir("reports", spec.name) / "model_cards"
+    folder = card_folder(spec, lake)
     return folder / f"v{version}.md", folder / f"v{version}.html"

@@ -10,13 +10,16 @@ read the pipeline's DAGs gets 403):
 - ``/files/<pipeline>/<path>``: a report or model card under ``reports/<pipeline>/`` of the lake;
 - ``/partitions/<zone>/<pipeline>/<ds>``: a lake partition (metadata, files, schema, first rows).
 
+Paths are logical lake paths (never a cache's ``_gen=`` folder) read through :class:`Lake`, so the routes
+work the same on a local lake and on object storage, where this process's lake cache starts empty.
+
 Handlers are plain ``def``: FastAPI runs them in its thread pool, so MLflow and file reads never block
 the API server's event loop.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
@@ -97,15 +100,39 @@ def create_app() -> FastAPI:
 
 
 def _report_file(pipeline: str, path: str) -> Path:
-    """A file under ``reports/<pipeline>/`` of the lake; 404 for anything else (no ``..``, no hidden folders)."""
-    from ml_lifecycle.lake import Lake
+    """A file under ``reports/<pipeline>/`` of the lake, by its logical path; 404 for anything else.
 
-    base = Lake().zone_dir("reports", pipeline).resolve()
+    Resolved through the lake, so the same on a local lake and on object storage (where it is downloaded
+    into this process's cache): ``<kind>/ds=<ds>/<file>`` of a published report (one with a ``_SUCCESS``
+    marker: drift, performance, retraining, evaluation) is read from the report's folder, which on object
+    storage is its published generation; anything else (validation and gate reports, model cards) is a
+    plain file of the lake. No ``..``, no hidden or ``_gen=`` parts, only the suffixes of ``MEDIA_TYPES``.
+    """
+    from ml_lifecycle.lake import GENERATION_PREFIX, Lake, LakeStorageError, as_ds
+
     parts = [part for part in path.split("/") if part]
-    if not parts or any(part in ("..", ".") or part.startswith(".") for part in parts):
+    if (not parts or any(part in ("..", ".") or part.startswith((".", GENERATION_PREFIX)) for part in parts)
+            or PurePosixPath(parts[-1]).suffix not in MEDIA_TYPES):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such report")
-    file = base.joinpath(*parts).resolve()
-    if not file.is_relative_to(base) or not file.is_file() or file.suffix not in MEDIA_TYPES:
+    lake = Lake()
+    reports = lake.zone_dir("reports", pipeline)
+    try:
+        file = None
+        if len(parts) >= 3 and parts[1].startswith("ds="):
+            try:
+                folder = lake.report_dir(pipeline, parts[0], as_ds(parts[1][3:]))
+            except ValueError:
+                folder = None
+            if folder is not None and lake.is_complete(folder):
+                file = folder.joinpath(*parts[2:])
+        if file is None:
+            file = reports.joinpath(*parts)
+            if lake.remote:
+                file = lake.fetch_file(file)
+    except LakeStorageError as exc:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"the lake cannot be read: {exc}") from exc
+    file = file.resolve()
+    if not file.is_relative_to(reports.resolve()) or not file.is_file() or file.suffix not in MEDIA_TYPES:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such report")
     return file
 
@@ -113,19 +140,21 @@ def _report_file(pipeline: str, path: str) -> Path:
 def _partition_info(zone: str, pipeline: str, ds: str) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
-    from ml_lifecycle.lake import Lake, PartitionNotFound, as_ds
+    from ml_lifecycle.lake import Lake, LakeStorageError, PartitionNotFound, as_ds
 
     lake = Lake()
     try:
         ds = as_ds(ds)
-        folder = lake.require_partition(zone, pipeline, ds)
+        folder = lake.require_partition(zone, pipeline, ds)  # on object storage: downloaded into the cache
         metadata = lake.partition_metadata(zone, pipeline, ds)
     except (ValueError, PartitionNotFound) as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except LakeStorageError as exc:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"the lake cannot be read: {exc}") from exc
     files = sorted(p for p in folder.iterdir() if p.is_file())
     parquet = [p for p in files if p.suffix == ".parquet"]
     info: dict[str, Any] = {
-        "zone": zone, "pipeline": pipeline, "ds": ds, "path": str(folder), "metadata": metadata,
+        "zone": zone, "pipeline": pipeline, "ds": ds, "path": lake.location(folder), "metadata": metadata,
         "files": [{"name": p.name, "bytes": p.stat().st_size} for p in files],
         "row_count": 0, "schema": [], "columns": [], "rows": [],
     }

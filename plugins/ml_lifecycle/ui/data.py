@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 HOLDOUT_METRICS = ("roc_auc", "pr_auc", "f1", "log_loss", "brier")
 REPORT_KINDS = ("validation", "drift", "performance", "retraining", "gate", "evaluation")
+# Published with Lake.publish_report / Lake.publish (a _SUCCESS marker per date; a generation on object
+# storage); the other kinds are plain files written with Lake.write_json / Lake.write_text.
+PUBLISHED_REPORT_KINDS = ("drift", "performance", "retraining", "evaluation")
+REPORT_SUFFIXES = (".html", ".json")
 APPROVED_BY = re.compile(r"approved by ([^;]+);")
 DAYS = 30
 
@@ -56,8 +60,16 @@ def airflow_run_url(dag_id: str, run_id: str) -> str:
 
 
 def file_link(path: Path, lake: Lake, pipeline: str) -> str:
-    base = lake.zone_dir("reports", pipeline)
-    return app_url(f"files/{pipeline}/{path.relative_to(base).as_posix()}")
+    """The app URL of a file under ``reports/<pipeline>/`` of ``lake``: its logical lake path.
+
+    ``path`` is under the lake's root (a local lake, or the cache of an object-storage lake); the
+    ``_gen=<generation>`` folder a published report was read from is not part of its address.
+    """
+    from ml_lifecycle.lake import GENERATION_PREFIX
+
+    parts = path.relative_to(lake.zone_dir("reports", pipeline)).parts
+    logical = "/".join(part for part in parts if not part.startswith(GENERATION_PREFIX))
+    return app_url(f"files/{pipeline}/{logical}")
 
 
 def _iso_from_ms(ms: int | None) -> str | None:
@@ -94,9 +106,10 @@ def _realized_by_version(spec: PipelineSpec, lake: Lake) -> tuple[str | None, di
 
 def versions(spec: PipelineSpec, lake: Lake, target: TrackingTarget, client: Any) -> list[dict[str, Any]]:
     """Every registered version, newest first, with holdout metrics, verdict, realized metrics and links."""
-    from ml_lifecycle.model_card import card_paths
+    from ml_lifecycle.model_card import card_folder, card_paths
 
     name = spec.model.registered_name
+    cards = set(lake.list_files(card_folder(spec, lake)))  # one listing, nothing downloaded
     aliases: dict[str, list[str]] = {}
     for alias, version in (client.get_registered_model(name).aliases or {}).items():
         aliases.setdefault(str(version), []).append(str(alias))
@@ -132,7 +145,7 @@ def versions(spec: PipelineSpec, lake: Lake, target: TrackingTarget, client: Any
             "latency_ms_10k": metrics.get("latency_ms_10k"),
             "model_bytes": metrics.get("model_bytes"),
             "realized": {"rows": real.get("rows"), metric: real.get(metric)} if real else None,
-            "model_card_url": file_link(card, lake, spec.name) if card.is_file() else None,
+            "model_card_url": file_link(card, lake, spec.name) if card in cards else None,
             "mlflow_url": target.model_version_url(name, mv.version),
             "mlflow_run_url": run_url,
             "tags": tags,
@@ -251,24 +264,50 @@ def performance_days(spec: PipelineSpec, lake: Lake, days: int = DAYS) -> dict[s
 
 
 def recent_reports(spec: PipelineSpec, lake: Lake, days: int = DAYS) -> list[dict[str, Any]]:
-    """Links to every report of the last ``days`` days (by report date), newest first."""
+    """Links to every report of the last ``days`` days (by report date), newest first.
+
+    Read through the lake, so the same on a local lake and on object storage (where this process's cache
+    may hold nothing): published kinds by their markers, plain files by listing them.
+    """
+    from ml_lifecycle.lake import as_ds
+
     base = lake.zone_dir("reports", spec.name)
-    by_day: dict[str, dict[str, list[dict[str, str]]]] = {}
+    by_day: dict[str, dict[str, list[Path]]] = {}
     for kind in REPORT_KINDS:
-        folder = base / kind
-        if not folder.is_dir():
+        if kind in PUBLISHED_REPORT_KINDS:
+            for ds in lake.reports(spec.name, kind):
+                by_day.setdefault(ds, {})[kind] = []  # its files are read below, for the days shown only
             continue
-        for day_dir in folder.iterdir():
-            if not day_dir.name.startswith("ds=") or not day_dir.is_dir():
-                continue
-            files = sorted(p for p in day_dir.iterdir() if p.suffix in (".html", ".json") and p.is_file())
-            if files:
-                by_day.setdefault(day_dir.name[3:], {})[kind] = [
-                    {"name": p.name, "url": file_link(p, lake, spec.name)} for p in files]
+        for path in lake.list_files(base / kind):
+            parts = path.relative_to(base / kind).parts
+            if len(parts) == 2 and parts[0].startswith("ds=") and path.suffix in REPORT_SUFFIXES:
+                try:
+                    ds = as_ds(parts[0][3:])
+                except ValueError:
+                    continue
+                by_day.setdefault(ds, {}).setdefault(kind, []).append(path)
     if not by_day:
         return []
     window = set(day_range(max(by_day), days))
-    return [{"ds": ds, "kinds": by_day[ds]} for ds in sorted(by_day, reverse=True) if ds in window]
+    out = []
+    for ds in sorted(by_day, reverse=True):
+        if ds not in window:
+            continue
+        kinds: dict[str, list[dict[str, str]]] = {}
+        for kind in REPORT_KINDS:
+            if kind not in by_day[ds]:
+                continue
+            files = by_day[ds][kind]
+            if kind in PUBLISHED_REPORT_KINDS:
+                folder = lake.report_dir(spec.name, kind, ds)
+                if not lake.is_complete(folder):  # replaced or removed since it was listed
+                    continue
+                files = [p for p in folder.iterdir() if p.suffix in REPORT_SUFFIXES and p.is_file()]
+            if files:
+                kinds[kind] = [{"name": p.name, "url": file_link(p, lake, spec.name)} for p in sorted(files)]
+        if kinds:
+            out.append({"ds": ds, "kinds": kinds})
+    return out
 
 
 def model_page(pipeline: str) -> dict[str, Any]:
