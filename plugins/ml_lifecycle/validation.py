@@ -586,6 +586,25 @@ def _unchanged_validation(spec: PipelineSpec, lake: Lake, ds: str, inputs: str,
     }
 
 
+def _raise_if_rejected_before(spec: PipelineSpec, lake: Lake, ds: str, inputs: str) -> None:
+    """A re-run of a batch already rejected for these very inputs fails the same way, writing nothing."""
+    if ds not in lake.partitions("quarantine", spec.name):
+        return
+    metadata = lake.partition_metadata("quarantine", spec.name, ds)
+    if metadata.get(INPUTS_KEY) != inputs or not metadata.get("batch_verdict"):
+        return
+    quarantine_dir = lake.require_partition("quarantine", spec.name, ds)
+    reason = json.loads((quarantine_dir / REASON_FILE).read_text())
+    report_html = lake.report_dir(spec.name, "validation", ds) / REPORT_HTML
+    raise DataValidationError(
+        f"{spec.name} ds={ds}: {metadata['batch_verdict']} in {quarantine_dir}; report: {report_html} "
+        f"(as first judged at {metadata.get('quarantined_at')}: same data, suite and spec)",
+        report_path=str(report_html),
+        failed=list(reason.get("failed", [])),
+        quarantine_path=str(quarantine_dir),
+    )
+
+
 def validate_partition(
     spec: PipelineSpec, lake: Lake, ds: str, df: pd.DataFrame, *, data_version: str
 ) -> dict[str, Any]:
@@ -602,6 +621,7 @@ def validate_partition(
     unchanged = _unchanged_validation(spec, lake, ds, inputs, relative)
     if unchanged is not None:
         return unchanged
+    _raise_if_rejected_before(spec, lake, ds, inputs)
     outcome = run_suite(df, suite_path, extra_expectations=[relative] if relative else None)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     provenance = {
@@ -643,17 +663,18 @@ def validate_partition(
 
     if keep is None and reasons is not None:
         rejected_all = reasons
+        verdict = (
+            f"batch rejected, {verdict}{len(outcome.failed_errors)} expectation(s) of severity error failed: "
+            f"{describe_failures(outcome.failed_errors)}; {outcome.rows} rows quarantined"
+        )
         quarantine_dir = lake.publish_partition(
             "quarantine", spec.name, ds,
-            _quarantine_writer(df, rejected_all, outcome, provenance, now, report_html, report_json),
-        )
-        message = (
-            f"{spec.name} ds={ds}: batch rejected, {verdict}{len(outcome.failed_errors)} expectation(s) of "
-            f"severity error failed: {describe_failures(outcome.failed_errors)}; {outcome.rows} rows quarantined "
-            f"in {quarantine_dir}; report: {report_html}"
+            _quarantine_writer(df, rejected_all, outcome, provenance, now, report_html, report_json,
+                               batch_verdict=verdict),
+            inputs=inputs,
         )
         raise DataValidationError(
-            message,
+            f"{spec.name} ds={ds}: {verdict} in {quarantine_dir}; report: {report_html}",
             report_path=str(report_html),
             failed=outcome.failed_errors,
             quarantine_path=str(quarantine_dir),
@@ -714,6 +735,8 @@ def _quarantine_writer(
     now: str,
     report_html: Path,
     report_json: Path,
+    *,
+    batch_verdict: str | None = None,
 ) -> Any:
     def write(directory: Path) -> dict[str, Any]:
         _write_rejected(rows.assign(reason=reasons.astype(str)), directory / REJECTED_FILE)
@@ -730,7 +753,8 @@ def _quarantine_writer(
                 "report_json": str(report_json),
             },
         )
-        return {**provenance, "rows": len(rows), "failed": len(outcome.failed_errors), "quarantined_at": now}
+        metadata = {**provenance, "rows": len(rows), "failed": len(outcome.failed_errors), "quarantined_at": now}
+        return {**metadata, "batch_verdict": batch_verdict} if batch_verdict else metadata
 
     return write
 

@@ -170,8 +170,10 @@ def daily_tasks(pipeline: str, *, automatic_rollback: bool = True) -> DailyTasks
     performance = RealizedPerformanceOperator(
         task_id="realized_performance", pipeline=pipeline, rollback=automatic_rollback
     )
+    # The request Asset is an inlet too: a re-run reads its events so a day never requests twice.
     policy = RetrainingPolicyOperator(
-        task_id="retraining_policy", pipeline=pipeline, outlets=[assets.retraining_request(pipeline)]
+        task_id="retraining_policy", pipeline=pipeline, outlets=[assets.retraining_request(pipeline)],
+        inlets=[assets.retraining_request(pipeline)],
     )
     wait >> ingest >> validate >> plan >> shards >> publish >> shadow >> drift >> performance >> policy
     return DailyTasks(wait, ingest, validate, plan, shards, publish, shadow, drift, performance, policy)

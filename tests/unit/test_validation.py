@@ -474,3 +474,30 @@ def test_large_batch_path_reports_what_the_detailed_path_reports(
     assert names(screened.failed_errors) == names(detailed.failed_errors)
     assert names(screened.failed_warnings) == names(detailed.failed_warnings)
     assert screened.evaluated == detailed.evaluated
+
+
+def test_rerunning_a_rejected_or_a_validated_day_changes_nothing(
+    tmp_path: Path, spec: PipelineSpec, clean_batch: pd.DataFrame
+) -> None:
+    """The same bytes, suite and spec give the same verdict: a re-run fails (or passes) without writing."""
+
+    def snapshot() -> dict[str, bytes]:
+        return {str(p.relative_to(tmp_path)): p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()}
+
+    lake = Lake(tmp_path)
+    bad = as_landed(_negative_tenure(clean_batch))
+    first = expect_rejected(spec, lake, bad)
+    before = snapshot()
+    again = expect_rejected(spec, lake, bad)
+    assert snapshot() == before
+    assert str(first) in str(again) and "as first judged at" in str(again)
+    assert again.failed == first.failed and again.report_path == first.report_path
+
+    validate_partition(spec, lake, "2026-10-02", clean_batch, data_version="v1")
+    before = snapshot()
+    result = validate_partition(spec, lake, "2026-10-02", clean_batch, data_version="v1")
+    assert result["status"] == "unchanged" and result["rows_validated"] == len(clean_batch)
+    assert snapshot() == before
+    changed = validate_partition(spec, lake, "2026-10-02", clean_batch, data_version="v2")
+    assert changed["status"] == "passed"
+    assert lake.partition_metadata("validated", "churn", "2026-10-02")["data_version"] == "v2"

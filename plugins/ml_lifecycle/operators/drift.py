@@ -55,8 +55,8 @@ class RetrainingPolicyOperator(PipelineOperator):
         self.log.info("retraining policy %s ds=%s: %s", self.pipeline, ds, decision)
         if not decision["retrain"]:
             raise AirflowSkipException(f"no retraining: {decision['reason']}")
-        if decision.get("recorded_before"):
-            # A re-run of a day whose request was already made (same inputs, same decision): one request only.
+        if decision.get("recorded_before") and self._already_requested(context, ds, decision["decided_at"]):
+            # A re-run of a day whose request was made (same inputs, same decision): one request only.
             raise AirflowSkipException(
                 f"retraining for ds={ds} was requested when this decision was first made "
                 f"({decision['decided_at']}); not requested again")
@@ -66,3 +66,15 @@ class RetrainingPolicyOperator(PipelineOperator):
         for outlet in self.outlets:
             context["outlet_events"][outlet].extra = {"ds": decision["ds"], "reason": decision["reason"]}
         return decision
+
+    def _already_requested(self, context: Context, ds: str, decided_at: str) -> bool:
+        """Whether a request event for ``ds`` exists since the decision was first recorded.
+
+        The decision is recorded before the task succeeds, and the event is only emitted on success: a try
+        that recorded it and then died emitted nothing, and its retry must still request.
+        """
+        for inlet in self.inlets:
+            events = context["inlet_events"][inlet].after(decided_at)
+            if any((event.extra or {}).get("ds") == ds for event in events):
+                return True
+        return False
