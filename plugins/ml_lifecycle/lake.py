@@ -175,15 +175,25 @@ class Lake:
         return directory
 
     def partition_metadata(self, zone: str, pipeline: str, ds: str | date) -> dict[str, Any]:
-        if self._store is not None:  # the marker holds it: no download
+        metadata = self.published_metadata(zone, pipeline, ds)
+        if metadata is None:
             path = self._partition_path(zone, pipeline, ds)
-            marker = self._marker(self._key(path))
-            if marker is None:
-                raise PartitionNotFound(
-                    f"{zone} partition {pipeline} ds={as_ds(ds)} is not published: {self.location(path)}")
-            return dict(marker.get("metadata") or {})
-        directory = self.require_partition(zone, pipeline, ds)
-        text = (directory / SUCCESS_MARKER).read_text()
+            raise PartitionNotFound(
+                f"{zone} partition {pipeline} ds={as_ds(ds)} is not published: {self.location(path)}")
+        return metadata
+
+    def published_metadata(self, zone: str, pipeline: str, ds: str | date) -> dict[str, Any] | None:
+        """The ``_SUCCESS`` metadata of a published partition, or None: one marker read, no listing."""
+        return self._metadata_at(self._partition_path(zone, pipeline, ds))
+
+    def _metadata_at(self, final: Path) -> dict[str, Any] | None:
+        if self._store is not None:  # the marker holds it: no download
+            marker = self._marker(self._key(self._unresolved(final)))
+            return None if marker is None else dict(marker.get("metadata") or {})
+        try:
+            text = (final / SUCCESS_MARKER).read_text()
+        except FileNotFoundError:
+            return None
         return json.loads(text) if text.strip() else {}
 
     def reports(self, pipeline: str, kind: str) -> list[str]:
@@ -223,26 +233,12 @@ class Lake:
     def publish(self, final: Path, write: Writer, *, inputs: str | None = None) -> Path:
         """:func:`publish_folder` at a location of this lake (a path under ``root``)."""
         if inputs is not None:
-            if self.published_inputs(final) == inputs:
-                return self._resolve(self._unresolved(final)) if self._store is not None else final
+            if (self._metadata_at(final) or {}).get(INPUTS_KEY) == inputs:
+                return self._resolve(self._unresolved(final))
             write = _recording_inputs(write, inputs)
         if self._store is None:
             return publish_folder(final, write)
         return self._publish_generation(self._unresolved(final), write)
-
-    def published_inputs(self, final: Path) -> str | None:
-        """The inputs fingerprint the partition or report at ``final`` was published with, if any."""
-        if self._store is not None:
-            marker = self._marker(self._key(self._unresolved(final)))
-            metadata = (marker or {}).get("metadata") or {}
-        else:
-            try:
-                text = (final / SUCCESS_MARKER).read_text()
-            except FileNotFoundError:
-                return None
-            metadata = json.loads(text) if text.strip() else {}
-        value = metadata.get(INPUTS_KEY)
-        return str(value) if value is not None else None
 
     def publish_landing(self, pipeline: str, ds: str | date, write: Writer) -> Path:
         """Land a drop the way a source does: files, then a ``_SUCCESS`` marker with ``write``'s metadata.

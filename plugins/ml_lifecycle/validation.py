@@ -563,35 +563,42 @@ def typed_frame(spec: PipelineSpec, df: pd.DataFrame) -> pd.DataFrame:
 # ---- routing a day's batch -------------------------------------------------------------------
 
 
-def _unchanged_validation(spec: PipelineSpec, lake: Lake, ds: str, inputs: str,
-                          relative: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The summary of the published validation of these very inputs (a re-run), or None to validate."""
-    if ds not in lake.partitions("validated", spec.name):
-        return None
-    metadata = lake.partition_metadata("validated", spec.name, ds)
-    if metadata.get(INPUTS_KEY) != inputs:
-        return None
-    report_dir = lake.report_dir(spec.name, "validation", ds)
+def _summary(status: str, *, rows: int, rows_validated: int, rows_rejected: int, warnings: int,
+             report_dir: Path, validated_dir: Path, data_version: str,
+             relative: dict[str, Any] | None) -> dict[str, Any]:
+    """What ``validate_partition`` returns for a batch that passed (a small, JSON-able XCom)."""
     return {
-        "status": "unchanged",
-        "rows": int(metadata["rows"]) + int(metadata.get("rows_rejected", 0)),
-        "rows_validated": int(metadata["rows"]),
-        "rows_rejected": int(metadata.get("rows_rejected", 0)),
-        "warnings": int(metadata.get("warnings", 0)),
+        "status": status,
+        "rows": rows,
+        "rows_validated": rows_validated,
+        "rows_rejected": rows_rejected,
+        "warnings": warnings,
         "report_path": str(report_dir / REPORT_HTML),
         "report_json": str(report_dir / REPORT_JSON),
-        "validated_path": str(lake.partition_dir("validated", spec.name, ds) / VALIDATED_FILE),
-        "data_version": metadata["data_version"],
+        "validated_path": str(validated_dir / VALIDATED_FILE),
+        "data_version": data_version,
         "row_count_bounds": [relative["kwargs"]["min_value"], relative["kwargs"]["max_value"]] if relative else None,
     }
 
 
+def _unchanged_validation(spec: PipelineSpec, lake: Lake, ds: str, inputs: str,
+                          relative: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The summary of the published validation of these very inputs (a re-run), or None to validate."""
+    metadata = lake.published_metadata("validated", spec.name, ds)
+    if metadata is None or metadata.get(INPUTS_KEY) != inputs:
+        return None
+    rejected = int(metadata.get("rows_rejected", 0))
+    return _summary("unchanged", rows=int(metadata["rows"]) + rejected, rows_validated=int(metadata["rows"]),
+                    rows_rejected=rejected, warnings=int(metadata.get("warnings", 0)),
+                    report_dir=lake.report_dir(spec.name, "validation", ds),
+                    validated_dir=lake.partition_dir("validated", spec.name, ds),
+                    data_version=metadata["data_version"], relative=relative)
+
+
 def _raise_if_rejected_before(spec: PipelineSpec, lake: Lake, ds: str, inputs: str) -> None:
     """A re-run of a batch already rejected for these very inputs fails the same way, writing nothing."""
-    if ds not in lake.partitions("quarantine", spec.name):
-        return
-    metadata = lake.partition_metadata("quarantine", spec.name, ds)
-    if metadata.get(INPUTS_KEY) != inputs or not metadata.get("batch_verdict"):
+    metadata = lake.published_metadata("quarantine", spec.name, ds)
+    if metadata is None or metadata.get(INPUTS_KEY) != inputs or not metadata.get("batch_verdict"):
         return
     quarantine_dir = lake.require_partition("quarantine", spec.name, ds)
     reason = json.loads((quarantine_dir / REASON_FILE).read_text())
@@ -713,18 +720,10 @@ def validate_partition(
             len(outcome.failed_warnings),
             describe_failures(outcome.failed_warnings),
         )
-    return {
-        "status": "passed" if not rows_rejected else "passed_with_rows_dropped",
-        "rows": outcome.rows,
-        "rows_validated": len(typed),
-        "rows_rejected": rows_rejected,
-        "warnings": len(outcome.failed_warnings),
-        "report_path": str(report_html),
-        "report_json": str(report_json),
-        "validated_path": str(validated_dir / VALIDATED_FILE),
-        "data_version": data_version,
-        "row_count_bounds": [relative["kwargs"]["min_value"], relative["kwargs"]["max_value"]] if relative else None,
-    }
+    return _summary("passed" if not rows_rejected else "passed_with_rows_dropped", rows=outcome.rows,
+                    rows_validated=len(typed), rows_rejected=rows_rejected, warnings=len(outcome.failed_warnings),
+                    report_dir=report_dir, validated_dir=validated_dir, data_version=data_version,
+                    relative=relative)
 
 
 def _quarantine_writer(
