@@ -95,7 +95,10 @@ def _lake_parts(path: str) -> tuple[str, ...] | None:
     return None
 
 
-def _is_lake_uri(value: str) -> bool:
+def _is_lake_location(value: str) -> bool:
+    """A local path or a URI under the object-storage lake (anything else is already a URL)."""
+    if value.startswith("/"):
+        return True
     from ml_lifecycle.lake import Lake
 
     lake = Lake()
@@ -173,7 +176,7 @@ class ReportLink(_XComLink):
     key = REPORT_XCOM_KEY
 
     def url_from(self, value: str) -> str:
-        return file_url(value) if value.startswith("/") or _is_lake_uri(value) else value
+        return file_url(value) if _is_lake_location(value) else value
 
 
 class ModelCardLink(ReportLink):
@@ -188,7 +191,7 @@ class PartitionLink(_XComLink):
     key = PARTITION_XCOM_KEY
 
     def url_from(self, value: str) -> str:
-        return partition_url(value) if value.startswith("/") or _is_lake_uri(value) else value
+        return partition_url(value) if _is_lake_location(value) else value
 
 
 def plugin_links() -> list[BaseOperatorLink]:
