@@ -24,9 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.docker.operators.docker import DockerOperator
 
-from ml_lifecycle.links import MLFLOW_RUN_XCOM_KEY, MODEL_VERSION_XCOM_KEY
 from ml_lifecycle.operators.base import PipelineOperator
-from ml_lifecycle.operators.train import TrainModelOperator
+from ml_lifecycle.operators.train import TrainModelOperator, announce_registered
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -212,11 +211,5 @@ class ContainerTrainModelOperator(DockerOperator):
         started = time.perf_counter()
         result = parse_result(super().execute(context))
         self.log.info("container finished in %.1fs", time.perf_counter() - started)
-        # The same link XComs as TrainModelOperator: the MLflow run and the registered version.
-        for key, url in ((MLFLOW_RUN_XCOM_KEY, self.tracking.run_url(result["experiment_id"], result["run_id"])),
-                         (MODEL_VERSION_XCOM_KEY,
-                          self.tracking.model_version_url(result["model_name"], result["version"]))):
-            if url:
-                context["ti"].xcom_push(key=key, value=url)
-        self.log.info("registered %s version %s (run %s)", result["model_name"], result["version"], result["run_id"])
+        announce_registered(context, result, self.tracking, self.log)
         return result

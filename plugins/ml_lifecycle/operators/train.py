@@ -8,6 +8,9 @@ from ml_lifecycle.operators.base import PipelineOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+    from airflow.sdk.types import Logger
+
+    from ml_lifecycle.tracking import TrackingTarget
 
 
 class AssembleTrainingWindowOperator(PipelineOperator):
@@ -42,9 +45,15 @@ class TrainModelOperator(PipelineOperator):
 
         lineage = self.lineage(context)
         result = self.timed(lambda: train_and_register(self.spec, self.window, self.tracking, lineage))
-        for key, url in ((MLFLOW_RUN_XCOM_KEY, self.tracking.run_url(result["experiment_id"], result["run_id"])),
-                         (MODEL_VERSION_XCOM_KEY, self.tracking.model_version_url(result["model_name"], result["version"]))):
-            if url:
-                context["ti"].xcom_push(key=key, value=url)
-        self.log.info("registered %s version %s (run %s)", result["model_name"], result["version"], result["run_id"])
+        announce_registered(context, result, self.tracking, self.log)
         return result
+
+
+def announce_registered(context: Context, result: dict[str, Any], tracking: TrackingTarget, log: Logger) -> None:
+    """Push the MLflow run and model version links of a training result and log the new version
+    (in-process or in a container, the training task shows the same links)."""
+    for key, url in ((MLFLOW_RUN_XCOM_KEY, tracking.run_url(result["experiment_id"], result["run_id"])),
+                     (MODEL_VERSION_XCOM_KEY, tracking.model_version_url(result["model_name"], result["version"]))):
+        if url:
+            context["ti"].xcom_push(key=key, value=url)
+    log.info("registered %s version %s (run %s)", result["model_name"], result["version"], result["run_id"])
