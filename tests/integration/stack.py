@@ -341,12 +341,13 @@ class ScaleOutStack:
                         (dag_id, run_id))
         return {(task if index < 0 else f"{task}[{index}]"): state for task, index, state in rows}
 
-    def task_tries(self, dag_id: str, run_id: str, task_id: str) -> list[str | None]:
+    def task_tries(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> list[str | None]:
         """The state of every try of a task, oldest first (task_instance_history + the current one)."""
+        key = (dag_id, run_id, task_id, map_index)
         past = self.sql("select state from task_instance_history where dag_id = %s and run_id = %s "
-                        "and task_id = %s order by try_number", (dag_id, run_id, task_id))
+                        "and task_id = %s and map_index = %s order by try_number", key)
         now = self.sql("select state from task_instance where dag_id = %s and run_id = %s and task_id = %s "
-                       "and map_index < 0", (dag_id, run_id, task_id))
+                       "and map_index = %s", key)
         return [row[0] for row in past] + [row[0] for row in now]
 
     def trigger(self, dag_id: str, *, logical_date: str | None = None, conf: dict[str, Any] | None = None,
