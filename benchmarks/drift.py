@@ -102,7 +102,7 @@ def make_spec() -> Any:
 
 # ---- children ----------------------------------------------------------------------------------
 def run_ours(rows: int) -> dict[str, Any]:
-    from ml_lifecycle.drift import check_drift
+    from ml_lifecycle.monitoring import check_drift
 
     spec = make_spec()
     reference, current = make_frame(rows, current=False), make_frame(rows, current=True)
@@ -128,7 +128,7 @@ def run_ref(rows: int, *, category: bool) -> dict[str, Any]:
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    from ml_lifecycle.drift import _read_verdicts
+    from ml_lifecycle.monitoring.drift_evidently import _read_verdicts
 
     reference, current = make_frame(rows, current=False), make_frame(rows, current=True)
     if category:

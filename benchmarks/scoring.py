@@ -57,11 +57,11 @@ def setup(workdir: Path) -> None:
     from ml_lifecycle.ingest import ingest_landing, read_raw_features
     from ml_lifecycle.lake import Lake
     from ml_lifecycle.registry import Verdict, apply_verdict
-    from ml_lifecycle.simulate import simulate
     from ml_lifecycle.spec import load_spec
     from ml_lifecycle.tracking import TrackingTarget
     from ml_lifecycle.training import assemble_window, train_and_register
     from ml_lifecycle.validation import validate_partition
+    from ml_lifecycle_dev.simulate import simulate
 
     spec, lake, target = load_spec("churn"), Lake(workdir / "seed"), TrackingTarget.from_env()
     start = date(2026, 1, 1)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from ml_lifecycle.exceptions import DataValidationError
 from ml_lifecycle.ingest import ingest_landing, read_raw_features
 from ml_lifecycle.lake import Lake
-from ml_lifecycle.simulate import SimulatedDay, simulate
 from ml_lifecycle.spec import PipelineSpec
 from ml_lifecycle.tracking import TrackingTarget
-from ml_lifecycle.validation import DataValidationError, validate_partition
+from ml_lifecycle.validation import validate_partition
+from ml_lifecycle_dev.simulate import SimulatedDay, simulate
 
 
 def validated_lake(

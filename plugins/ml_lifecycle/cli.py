@@ -1,7 +1,10 @@
-"""``ml-lifecycle``: the demo, the simulator and the local UIs, from a shell.
+"""``ml-lifecycle``: the lifecycle's stages and the local UIs, from a shell.
 
 Every command runs on the embedded default (``.local/`` of the checkout) unless the environment
-already points Airflow, MLflow or the lake elsewhere.
+already points Airflow, MLflow or the lake elsewhere. Commands of other installed packages join through
+the ``ml_lifecycle.commands`` entry point group: each entry is a ``register(subparsers)`` function that
+adds its parsers with ``set_defaults(handler=...)`` (the demo and the simulator come from
+``ml_lifecycle_dev`` this way, so the runtime package never imports it).
 """
 
 from __future__ import annotations
@@ -10,13 +13,19 @@ import argparse
 import os
 import shlex
 import sys
+from collections.abc import Callable
 from datetime import date
+from importlib.metadata import entry_points
 from pathlib import Path
+from typing import cast
 
 from ml_lifecycle.settings import apply_embedded_environment, embedded_environment
 
+COMMANDS_GROUP = "ml_lifecycle.commands"
+Handler = Callable[[argparse.Namespace], int]
 
-def _date(text: str) -> date:
+
+def iso_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
@@ -24,41 +33,28 @@ def _date(text: str) -> date:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ml-lifecycle", description=__doc__)
+    parser = argparse.ArgumentParser(prog="ml-lifecycle", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-
-    demo = sub.add_parser("demo", help="simulate ~30 days and run the DAGs through Airflow, then summarise")
-    demo.add_argument("--pipeline", default="churn")
-    demo.add_argument("--start", type=_date, default=date(2026, 10, 1))
-    demo.add_argument("--days", type=int, default=30)
-    demo.add_argument("--drift-start-day", type=int, default=18)
-    demo.add_argument("--label-delay-days", type=int, default=3)
-    demo.add_argument("--first-training-day", type=int, default=10)
-    demo.add_argument("--corrupt-day", type=int, default=12, help="land a broken file that day (0: none)")
-    demo.add_argument("--keep-state", action="store_true", help="do not reset .local/ state first")
-
-    sim = sub.add_parser("simulate", help="land daily files replayed from the pipeline's public table")
-    sim.add_argument("--pipeline", default="churn")
-    sim.add_argument("--start", type=_date, required=True)
-    sim.add_argument("--days", type=int, required=True)
-    sim.add_argument("--label-delay-days", type=int, default=3)
-    sim.add_argument("--drift-start-day", type=int, default=None)
-    sim.add_argument("--seed", type=int, default=7)
 
     check = sub.add_parser("validate-spec", help="check pipeline specs, their suites and (optionally) sample data")
     check.add_argument("specs", nargs="*", help="pipeline names or YAML paths (default: every include/pipelines/*.yaml)")
     check.add_argument("--data", type=Path, help="a CSV or Parquet sample to check the spec's columns against "
                        "(default: the spec's simulation dataset, if any)")
-    sub.add_parser("spec-schema", help="print the JSON schema of pipeline specs")
+    check.set_defaults(handler=_validate_spec, embedded=False)
+    sub.add_parser("spec-schema", help="print the JSON schema of pipeline specs").set_defaults(
+        handler=_spec_schema, embedded=False)
 
     lineage = sub.add_parser("lineage", help="print a model version's lineage (default: the champion)")
     lineage.add_argument("--pipeline", default="churn")
     lineage.add_argument("--version", default=None, help="model version number (default: the champion)")
     lineage.add_argument("--json", action="store_true", help="print JSON instead of text")
+    lineage.set_defaults(handler=_lineage)
     rollback = sub.add_parser("rollback", help="move the champion alias back (or to --version), with a reason")
     rollback.add_argument("--pipeline", default="churn")
     rollback.add_argument("--version", default=None, help="version to make champion (default: the previous champion)")
     rollback.add_argument("--reason", required=True, help="why (at least 10 characters); recorded in the alias history")
+    rollback.set_defaults(handler=_rollback)
 
     train = sub.add_parser(
         "train", help="train and register a model version on an assembled window (the train task's core; "
@@ -69,89 +65,67 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--run-id", default=None, help="the Airflow run id, recorded as lineage (airflow.run_id)")
     train.add_argument("--lineage-json", default=None,
                        help="lineage tags as a JSON object (airflow.dag_id, airflow.task_id, ...)")
+    train.set_defaults(handler=_train)
 
     profile = sub.add_parser("profile-suite", help="draft an expectation suite from a validated (or raw) partition")
     profile.add_argument("--pipeline", default="churn")
-    profile.add_argument("--ds", type=_date, required=True)
+    profile.add_argument("--ds", type=iso_date, required=True)
     profile.add_argument("--out", type=Path, default=None, help="default: include/expectations/<pipeline>.draft.json")
+    profile.set_defaults(handler=_profile_suite)
 
-    sub.add_parser("env", help="print the embedded default's environment as shell exports")
+    sub.add_parser("env", help="print the embedded default's environment as shell exports").set_defaults(
+        handler=_env, embedded=False)
     ui = sub.add_parser("airflow-ui", help="serve the Airflow UI on the embedded default's metadata DB")
     ui.add_argument("--port", type=int, default=8080)
+    ui.set_defaults(handler=_airflow_ui)
     mlflow_ui = sub.add_parser("mlflow-ui", help="serve the MLflow UI on the embedded default's store")
     mlflow_ui.add_argument("--port", type=int, default=5000)
+    mlflow_ui.set_defaults(handler=_mlflow_ui)
+
+    for entry in sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
+        entry.load()(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "env":
-        for key, value in embedded_environment().items():
-            print(f"export {key}={shlex.quote(value)}")
-        return 0
-    if args.command == "validate-spec":
-        from ml_lifecycle.spec_check import validate_specs
+    if getattr(args, "embedded", True):
+        apply_embedded_environment()
+    handler: Handler = args.handler
+    return handler(args)
 
-        return validate_specs(args.specs, data=args.data)
-    if args.command == "spec-schema":
-        import json
 
-        from ml_lifecycle.spec import spec_json_schema
+# ---- the commands ------------------------------------------------------------------------------------
+def _env(args: argparse.Namespace) -> int:
+    for key, value in embedded_environment().items():
+        print(f"export {key}={shlex.quote(value)}")
+    return 0
 
-        print(json.dumps(spec_json_schema(), indent=2))
-        return 0
-    env = apply_embedded_environment()
-    if args.command == "profile-suite":
-        from ml_lifecycle.lake import Lake
-        from ml_lifecycle.spec import load_spec
-        from ml_lifecycle.validation import profile_partition
 
-        profiled = profile_partition(load_spec(args.pipeline), Lake(), args.ds.isoformat(), out=args.out)
-        print(f"draft suite from {profiled['zone']} ds={args.ds} ({profiled['rows']} rows, "
-              f"{profiled['expectations']} expectations): {profiled['path']}")
-        return 0
-    if args.command == "demo":
-        from ml_lifecycle.demo import DemoPlan, run_demo
+def _validate_spec(args: argparse.Namespace) -> int:
+    from ml_lifecycle.validation import validate_specs
 
-        plan = DemoPlan(
-            pipeline=args.pipeline,
-            start=args.start,
-            days=args.days,
-            drift_start_day=args.drift_start_day,
-            label_delay_days=args.label_delay_days,
-            first_training_day=args.first_training_day,
-            corrupt_day=args.corrupt_day or None,
-            reset_state=not args.keep_state,
-        )
-        return run_demo(plan)
-    if args.command == "train":
-        return _train_command(args)
-    if args.command in ("lineage", "rollback"):
-        return _registry_command(args)
-    if args.command == "simulate":
-        from ml_lifecycle.lake import Lake
-        from ml_lifecycle.simulate import simulate
-        from ml_lifecycle.spec import load_spec
+    return validate_specs(args.specs, data=args.data)
 
-        written = simulate(
-            load_spec(args.pipeline), Lake(), start=args.start, days=args.days,
-            label_delay_days=args.label_delay_days, drift_start_day=args.drift_start_day, seed=args.seed,
-        )
-        for day in written:
-            print(f"{day.ds}: {day.feature_rows} feature rows, {day.label_rows_landed} labels"
-                  f"{' (drifted)' if day.drifted else ''}")
-        return 0
-    if args.command == "airflow-ui":
-        _ensure_airflow_db()
-        print(f"Airflow UI: http://localhost:{args.port} (every local user is admin in the embedded default)")
-        os.execv(sys.executable, [sys.executable, "-m", "airflow", "api-server", "--host", "127.0.0.1", "--port", str(args.port)])
-    if args.command == "mlflow-ui":
-        home = Path(env["ML_LIFECYCLE_LOCAL_HOME"])
-        print(f"MLflow UI: http://localhost:{args.port}")
-        os.execv(sys.executable, [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", env["MLFLOW_TRACKING_URI"],
-                             "--default-artifact-root", (home / "mlflow" / "artifacts").as_uri(),
-                             "--host", "127.0.0.1", "--port", str(args.port)])
-    return 2
+
+def _spec_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from ml_lifecycle.spec import spec_json_schema
+
+    print(json.dumps(spec_json_schema(), indent=2))
+    return 0
+
+
+def _profile_suite(args: argparse.Namespace) -> int:
+    from ml_lifecycle.lake import Lake
+    from ml_lifecycle.spec import load_spec
+    from ml_lifecycle.validation import profile_partition
+
+    profiled = profile_partition(load_spec(args.pipeline), Lake(), args.ds.isoformat(), out=args.out)
+    print(f"draft suite from {profiled['zone']} ds={args.ds} ({profiled['rows']} rows, "
+          f"{profiled['expectations']} expectations): {profiled['path']}")
+    return 0
 
 
 def _json_argument(option: str, text: str) -> dict:
@@ -168,7 +142,7 @@ def _json_argument(option: str, text: str) -> dict:
     return value
 
 
-def _train_command(args: argparse.Namespace) -> int:
+def _train(args: argparse.Namespace) -> int:
     """The same core call as TrainModelOperator; the result dict is the LAST line of stdout, as JSON.
 
     ContainerTrainModelOperator reads that line back from the container's log, so nothing may be
@@ -177,7 +151,9 @@ def _train_command(args: argparse.Namespace) -> int:
     import json
     import time
 
-    from ml_lifecycle.spec import SpecError, load_spec
+    from ml_lifecycle.contracts import TrainingWindow
+    from ml_lifecycle.exceptions import SpecError
+    from ml_lifecycle.spec import load_spec
     from ml_lifecycle.tracking import TrackingTarget
     from ml_lifecycle.training import train_and_register
 
@@ -196,34 +172,40 @@ def _train_command(args: argparse.Namespace) -> int:
         print(f"ml-lifecycle train: {exc}", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    result = train_and_register(spec, window, TrackingTarget.from_env(), lineage)
-    result["core_seconds"] = round(time.perf_counter() - started, 3)
-    print(json.dumps(result, sort_keys=True, default=str), flush=True)
+    result = train_and_register(spec, cast(TrainingWindow, window), TrackingTarget.from_env(), lineage)
+    print(json.dumps({**result, "core_seconds": round(time.perf_counter() - started, 3)}, sort_keys=True,
+                     default=str), flush=True)
     return 0
 
 
-def _registry_command(args: argparse.Namespace) -> int:
-    import getpass
+def _lineage(args: argparse.Namespace) -> int:
     import json
 
+    from ml_lifecycle.exceptions import LineageError
+    from ml_lifecycle.registry import format_lineage, version_lineage
     from ml_lifecycle.spec import load_spec
     from ml_lifecycle.tracking import TrackingTarget
 
-    spec, target = load_spec(args.pipeline), TrackingTarget.from_env()
-    if args.command == "lineage":
-        from ml_lifecycle.lineage import LineageError, format_lineage, version_lineage
+    try:
+        found = version_lineage(load_spec(args.pipeline), TrackingTarget.from_env(), args.version)
+    except LineageError as exc:
+        print(f"ml-lifecycle lineage: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(found, indent=2) if args.json else format_lineage(found))
+    return 0
 
-        try:
-            found = version_lineage(spec, target, args.version)
-        except LineageError as exc:
-            print(f"ml-lifecycle lineage: {exc}", file=sys.stderr)
-            return 1
-        print(json.dumps(found, indent=2) if args.json else format_lineage(found))
-        return 0
-    from ml_lifecycle.registry import RegistryError, rollback
+
+def _rollback(args: argparse.Namespace) -> int:
+    import getpass
+
+    from ml_lifecycle.exceptions import RegistryError
+    from ml_lifecycle.registry import rollback
+    from ml_lifecycle.spec import load_spec
+    from ml_lifecycle.tracking import TrackingTarget
 
     try:
-        result = rollback(spec, target, version=args.version, reason=args.reason, actor=f"cli:{getpass.getuser()}")
+        result = rollback(load_spec(args.pipeline), TrackingTarget.from_env(), version=args.version,
+                          reason=args.reason, actor=f"cli:{getpass.getuser()}")
     except RegistryError as exc:
         print(f"ml-lifecycle rollback: refused: {exc}", file=sys.stderr)
         return 1
@@ -232,10 +214,22 @@ def _registry_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ensure_airflow_db() -> None:
+def _airflow_ui(args: argparse.Namespace) -> int:
     import subprocess
 
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
+    print(f"Airflow UI: http://localhost:{args.port} (every local user is admin in the embedded default)")
+    os.execv(sys.executable, [sys.executable, "-m", "airflow", "api-server", "--host", "127.0.0.1",
+                              "--port", str(args.port)])
+
+
+def _mlflow_ui(args: argparse.Namespace) -> int:
+    env = embedded_environment()
+    home = Path(env["ML_LIFECYCLE_LOCAL_HOME"])
+    print(f"MLflow UI: http://localhost:{args.port}")
+    os.execv(sys.executable, [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", env["MLFLOW_TRACKING_URI"],
+                              "--default-artifact-root", (home / "mlflow" / "artifacts").as_uri(),
+                              "--host", "127.0.0.1", "--port", str(args.port)])
 
 
 if __name__ == "__main__":

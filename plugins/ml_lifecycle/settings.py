@@ -36,12 +36,6 @@ def local_home() -> Path:
     return Path(configured) if configured else project_root() / ".local"
 
 
-def lake_root() -> Path:
-    """The lake's root as a local folder (for an object-storage root use :func:`lake_location`)."""
-    configured = os.environ.get(ENV_LAKE_ROOT)
-    return Path(configured) if configured else local_home() / "lake"
-
-
 def lake_location() -> str:
     """The lake's root as configured: a local folder, or any fsspec URI such as ``s3://bucket/prefix``."""
     return os.environ.get(ENV_LAKE_ROOT) or str(local_home() / "lake")

@@ -7,7 +7,9 @@ the CLI and tests build one from the environment.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,6 +22,10 @@ class TrackingTarget:
     registry_uri: str | None = None
     artifact_location: str | None = None  # base folder/URI for new experiments' artifacts
     ui_url: str | None = None  # where people open the MLflow UI, for links from Airflow
+    # Basic auth of an MLflow server (from the connection). MLflow reads them from the environment only,
+    # so :meth:`credentials` sets them for the duration of a call and puts the environment back after.
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls) -> TrackingTarget:
@@ -32,6 +38,30 @@ class TrackingTarget:
             artifact_location=os.environ.get("ML_LIFECYCLE_MLFLOW_ARTIFACTS"),
             ui_url=os.environ.get("ML_LIFECYCLE_MLFLOW_UI_URL"),
         )
+
+    @contextmanager
+    def credentials(self) -> Iterator[None]:
+        """The server credentials in this process's environment while the block runs, and never after."""
+        if self.username is None:
+            yield
+            return
+        names = {"MLFLOW_TRACKING_USERNAME": self.username, "MLFLOW_TRACKING_PASSWORD": self.password or ""}
+        saved = {name: os.environ.get(name) for name in names}
+        os.environ.update(names)
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+    def secret_environment(self) -> dict[str, str]:
+        """The credentials as environment variables, for a process of its own (a training container)."""
+        if self.username is None:
+            return {}
+        return {"MLFLOW_TRACKING_USERNAME": self.username, "MLFLOW_TRACKING_PASSWORD": self.password or ""}
 
     def activate(self) -> MlflowClient:
         """Point this process's MLflow at the target and return a client for it."""

@@ -39,7 +39,7 @@ from ml_lifecycle.operators import (
     TrainModelOperator,
     ValidateOperator,
 )
-from ml_lifecycle.operators.ingest import LandingSensor
+from ml_lifecycle.operators.sensors import LandingSensor
 
 
 def default_args(owner: str, pipeline: str, *, retries: int = 2) -> dict[str, Any]:

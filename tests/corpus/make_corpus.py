@@ -6,7 +6,7 @@ Every file is a day's landing file (or a labels file) broken one way real extrac
 rows; ``history_*.csv`` and ``clean.csv`` are the good days that tests validate first, so that a broken
 file arrives in a lake with history (for the row count relative to recent days) and with a previously
 validated partition of its own date (which must stay untouched). What each file must do is in
-tests/unit/test_corpus.py.
+tests/unit/validation/test_corpus.py.
 """
 
 from __future__ import annotations

@@ -11,10 +11,10 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from ml_lifecycle.demo import DemoPlan, run_demo
 from ml_lifecycle.lake import Lake
 from ml_lifecycle.spec import load_spec
 from ml_lifecycle.tracking import TrackingTarget
+from ml_lifecycle_dev.demo import DemoPlan, run_demo
 
 pytestmark = pytest.mark.e2e
 

@@ -69,7 +69,7 @@ def spec() -> PipelineSpec:
 @pytest.fixture(scope="module")
 def landing(stack: ScaleOutStack, spec: PipelineSpec) -> dict[str, Path]:
     """Simulate 15 days; every drop after the backfill's last day is held back until a test releases it."""
-    from ml_lifecycle.simulate import simulate
+    from ml_lifecycle_dev.simulate import simulate
 
     lake = Lake(stack.lake)
     days = simulate(spec, lake, start=FIRST, days=DAYS, label_delay_days=3, drift_start_day=DAYS, seed=7)

@@ -2,7 +2,8 @@
 
 The ``mlflow_default`` connection says where MLflow is:
 - an MLflow server: ``conn_type=http``, host/port/schema (``https`` by ``extra.scheme``), login/password
-  for basic auth (passed to MLflow as ``MLFLOW_TRACKING_USERNAME``/``PASSWORD``);
+  for basic auth (carried by the :class:`TrackingTarget`, whose ``credentials()`` gives them to MLflow
+  for the duration of a task's core call only: they never stay in the process environment);
 - any other store: ``extra.tracking_uri`` (e.g. ``sqlite:////path/mlflow.db``), optional
   ``extra.registry_uri`` and ``extra.artifact_location``;
 - ``extra.ui_url``: where people open the MLflow UI, used for links from Airflow tasks.
@@ -10,7 +11,6 @@ The ``mlflow_default`` connection says where MLflow is:
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from airflow.sdk import BaseHook
@@ -41,16 +41,14 @@ class MlflowHook(BaseHook):
             port = f":{conn.port}" if conn.port else ""
             path = f"/{conn.schema.strip('/')}" if conn.schema else ""
             uri = f"{scheme}://{conn.host}{port}{path}"
-        if conn.login:
-            # MLflow reads server credentials from the environment only.
-            os.environ["MLFLOW_TRACKING_USERNAME"] = conn.login
-            os.environ["MLFLOW_TRACKING_PASSWORD"] = conn.password or ""
         ui_url = extra.get("ui_url") or (uri if uri.startswith("http") else None)
         return TrackingTarget(
             tracking_uri=uri,
             registry_uri=extra.get("registry_uri"),
             artifact_location=extra.get("artifact_location"),
             ui_url=ui_url,
+            username=conn.login or None,
+            password=conn.password if conn.login else None,
         )
 
     def get_conn(self) -> TrackingTarget:

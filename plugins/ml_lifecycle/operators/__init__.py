@@ -2,25 +2,34 @@
 
 ``ContainerTrainModelOperator`` is exported lazily: it imports the Docker provider (and the docker SDK,
 ~0.2 s), which a DAG file that does not train in a container should not pay for at parse time.
+
+May import: every stage's core (inside ``execute``, so parsing stays cheap), hooks, notifiers, ui.links.
 """
 
 from typing import TYPE_CHECKING, Any
 
-from ml_lifecycle.operators.drift import DriftCheckOperator, RetrainingPolicyOperator
-from ml_lifecycle.operators.evaluate import EvaluateModelOperator
-from ml_lifecycle.operators.ingest import IngestOperator
-from ml_lifecycle.operators.performance import RealizedPerformanceOperator
-from ml_lifecycle.operators.predict import (
+from ml_lifecycle.operators.inference import (
     BatchPredictOperator,
     PlanScoringOperator,
     PublishPredictionsOperator,
     ScoreShardOperator,
     ShadowScoreOperator,
 )
-from ml_lifecycle.operators.promote import GateOperator, ModelApprovalOperator, PublishModelOperator
-from ml_lifecycle.operators.rollback import RollbackOperator
-from ml_lifecycle.operators.train import AssembleTrainingWindowOperator, TrainModelOperator
-from ml_lifecycle.operators.validate import ValidateOperator
+from ml_lifecycle.operators.ingest import IngestOperator
+from ml_lifecycle.operators.monitoring import (
+    DriftCheckOperator,
+    RealizedPerformanceOperator,
+    RetrainingPolicyOperator,
+)
+from ml_lifecycle.operators.registry import (
+    EvaluateModelOperator,
+    GateOperator,
+    ModelApprovalOperator,
+    PublishModelOperator,
+    RollbackOperator,
+)
+from ml_lifecycle.operators.training import AssembleTrainingWindowOperator, TrainModelOperator
+from ml_lifecycle.operators.validation import ValidateOperator
 
 if TYPE_CHECKING:
     from ml_lifecycle.operators.container import ContainerTrainModelOperator

@@ -7,7 +7,8 @@ JSON-able summary. Nothing heavy is imported here; each core module imports its 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +22,9 @@ if TYPE_CHECKING:
     from ml_lifecycle.spec import PipelineSpec
     from ml_lifecycle.tracking import TrackingTarget
 
-from ml_lifecycle.links import MLFLOW_UI_XCOM_KEY, REPORT_XCOM_KEY
+from ml_lifecycle.ui.links import MODEL_VERSION_XCOM_KEY, REPORT_XCOM_KEY
 
-__all__ = ["MLFLOW_UI_XCOM_KEY", "REPORT_XCOM_KEY", "PipelineOperator"]
+__all__ = ["REPORT_XCOM_KEY", "PipelineOperator"]
 
 
 class PipelineOperator(BaseOperator):
@@ -37,6 +38,8 @@ class PipelineOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = ("pipeline", "partition_date", "lake_root")
+    # Whether the core call talks to MLflow: its credentials are then set for the call's duration only.
+    uses_mlflow: bool = True
 
     def __init__(
         self,
@@ -91,12 +94,24 @@ class PipelineOperator(BaseOperator):
         moment = dag_run.logical_date or dag_run.run_after
         return moment.strftime("%Y-%m-%d")
 
-    def timed(self, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """Run the core call and add its wall time, so task overhead can be told from real work."""
+    def timed(self, call: Callable[[], Mapping[str, Any]]) -> dict[str, Any]:
+        """Run the core call (with MLflow's credentials, if it uses MLflow) and add its wall time, so task
+        overhead can be told from real work."""
         started = time.perf_counter()
-        result = call()
+        with self.tracking.credentials() if self.uses_mlflow else nullcontext():
+            result = dict(call())
         result["core_seconds"] = round(time.perf_counter() - started, 3)
         return result
+
+    @staticmethod
+    def actor(context: Context) -> str:
+        """Who acts, for the registry's audit: this DAG run."""
+        return f"airflow:{context['ti'].dag_id}/{context['ti'].run_id}"
+
+    def push_model_version_link(self, context: Context, version: str) -> None:
+        url = self.tracking.model_version_url(self.spec.model.registered_name, version)
+        if url:
+            context["ti"].xcom_push(key=MODEL_VERSION_XCOM_KEY, value=url)
 
     @staticmethod
     def lineage(context: Context) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """Train in a container: Airflow's ``DockerOperator`` running ``ml-lifecycle train``.
 
-The container runs the same core call as :class:`~ml_lifecycle.operators.train.TrainModelOperator`
+The container runs the same core call as :class:`~ml_lifecycle.operators.training.TrainModelOperator`
 (``training.train_and_register``) through the CLI, which prints the result dict as JSON on the last line
 of its stdout; this operator reads that line back, so ``evaluate`` and ``gate`` downstream see the same
 XCom whichever way the model was trained.
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.docker.operators.docker import DockerOperator
 
 from ml_lifecycle.operators.base import PipelineOperator
-from ml_lifecycle.operators.train import TrainModelOperator, announce_registered
+from ml_lifecycle.operators.training import TrainModelOperator, announce_registered
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -76,6 +76,7 @@ def container_environment(
     if target.registry_uri:
         public["MLFLOW_REGISTRY_URI"] = target.registry_uri
     private = {name: worker_env[name] for name in FORWARDED_SECRETS if worker_env.get(name)}
+    private.update(target.secret_environment())  # the connection's credentials win over the worker's
     return public, private
 
 
@@ -169,7 +170,8 @@ class ContainerTrainModelOperator(DockerOperator):
 
     @property
     def container_spec(self) -> TrainingContainerSpec:
-        from ml_lifecycle.spec import SpecError, spec_path
+        from ml_lifecycle.exceptions import SpecError
+        from ml_lifecycle.spec import spec_path
 
         box = self.spec.training.container
         if box is None:
@@ -182,7 +184,7 @@ class ContainerTrainModelOperator(DockerOperator):
 
     def prepare(self, context: Context) -> None:
         """Fill the container's image, command, environment and mounts; nothing talks to Docker yet."""
-        from ml_lifecycle.settings import ENV_LAKE_ROOT, lake_root
+        from ml_lifecycle.settings import lake_location
 
         box = self.container_spec
         self.image = self.image or box.image
@@ -197,7 +199,7 @@ class ContainerTrainModelOperator(DockerOperator):
         self.mounts = [*self._dag_mounts, *(m.model_dump(exclude_none=True) for m in box.mounts)]
         public, private = container_environment(
             # the configured string as it is: a Path would turn s3://bucket into s3:/bucket
-            self.tracking, lake_root=str(self.lake_root or os.environ.get(ENV_LAKE_ROOT) or lake_root()),
+            self.tracking, lake_root=str(self.lake_root or lake_location()),
             extra=box.environment,
         )
         self.environment = {**self._dag_environment, **public}

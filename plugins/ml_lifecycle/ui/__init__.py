@@ -3,6 +3,10 @@
 ``LazyApp`` is what the plugin registers: Airflow imports plugins in every component (scheduler,
 triggerer, DAG processor), so the FastAPI application, MLflow and pandas are imported only when the API
 server receives the first request for ``/ml-lifecycle/...`` (see ``ml_lifecycle.ui.app``).
+``links`` holds the operators' extra links, ``urls`` the app's paths, ``data`` reads the registry and the
+lake's reports (through :mod:`ml_lifecycle.lake`'s readers), ``pages`` and ``charts`` render them.
+
+May import: hooks, the registry and everything below it; never operators (they import the links from here).
 """
 
 from __future__ import annotations

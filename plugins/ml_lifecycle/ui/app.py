@@ -27,8 +27,9 @@ from airflow.api_fastapi.core_api.security import GetUserDep
 from fastapi import FastAPI, HTTPException, status
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 
-from ml_lifecycle.links import ZONES_WITH_PAGES, app_url
 from ml_lifecycle.ui import data, pages
+from ml_lifecycle.ui.links import ZONES_WITH_PAGES
+from ml_lifecycle.ui.urls import app_url
 
 MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".json": "application/json", ".md": "text/plain; charset=utf-8"}
 # Reports are generated HTML (Evidently's has scripts): they run in an opaque origin, so nothing in them
@@ -108,7 +109,8 @@ def _report_file(pipeline: str, path: str) -> Path:
     storage is its published generation; anything else (validation and gate reports, model cards) is a
     plain file of the lake. No ``..``, no hidden or ``_gen=`` parts, only the suffixes of ``MEDIA_TYPES``.
     """
-    from ml_lifecycle.lake import GENERATION_PREFIX, Lake, LakeStorageError, as_ds
+    from ml_lifecycle.exceptions import LakeStorageError
+    from ml_lifecycle.lake import GENERATION_PREFIX, Lake, as_ds
 
     parts = [part for part in path.split("/") if part]
     if (not parts or any(part in ("..", ".") or part.startswith((".", GENERATION_PREFIX)) for part in parts)
@@ -140,7 +142,8 @@ def _report_file(pipeline: str, path: str) -> Path:
 def _partition_info(zone: str, pipeline: str, ds: str) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
-    from ml_lifecycle.lake import Lake, LakeStorageError, PartitionNotFound, as_ds
+    from ml_lifecycle.exceptions import LakeStorageError, PartitionNotFound
+    from ml_lifecycle.lake import Lake, as_ds
 
     lake = Lake()
     try:

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ml_lifecycle.links import api_root_path, app_url
 from ml_lifecycle.settings import include_dir
 from ml_lifecycle.ui.charts import day_range
+from ml_lifecycle.ui.urls import api_root_path, app_url
 
 if TYPE_CHECKING:
     from ml_lifecycle.lake import Lake
@@ -95,18 +95,15 @@ def _verdict(tags: dict[str, str]) -> str | None:
 
 
 def _realized_by_version(spec: PipelineSpec, lake: Lake) -> tuple[str | None, dict[str, Any]]:
-    from ml_lifecycle.performance import PERFORMANCE_JSON, REPORT_KIND
+    from ml_lifecycle.lake import latest_report
 
-    days = lake.reports(spec.name, REPORT_KIND)
-    if not days:
-        return None, {}
-    report = json.loads((lake.report_dir(spec.name, REPORT_KIND, days[-1]) / PERFORMANCE_JSON).read_text())
-    return days[-1], report
+    found = latest_report(lake, spec.name, "performance")
+    return found if found else (None, {})
 
 
 def versions(spec: PipelineSpec, lake: Lake, target: TrackingTarget, client: Any) -> list[dict[str, Any]]:
     """Every registered version, newest first, with holdout metrics, verdict, realized metrics and links."""
-    from ml_lifecycle.model_card import card_folder, card_paths
+    from ml_lifecycle.registry import card_folder, card_paths
 
     name = spec.model.registered_name
     cards = set(lake.list_files(card_folder(spec, lake)))  # one listing, nothing downloaded
@@ -174,7 +171,7 @@ def _triggering_users(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], str 
 
 def alias_history(spec: PipelineSpec, target: TrackingTarget, tags_by_version: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
     """Every move of ``champion`` and ``challenger``, newest first, with the gate's verdict and who did it."""
-    from ml_lifecycle.registry_events import alias_history as recorded
+    from ml_lifecycle.registry import alias_history as recorded
 
     events = recorded(spec, target, None)
     runs = {}
@@ -212,7 +209,7 @@ def alias_history(spec: PipelineSpec, target: TrackingTarget, tags_by_version: d
 
 def drift_days(spec: PipelineSpec, lake: Lake, days: int = DAYS) -> dict[str, Any]:
     """The drift verdicts of the ``days`` days up to the newest drift report."""
-    from ml_lifecycle.monitoring import DRIFT_JSON
+    from ml_lifecycle.lake import drift_html, read_report
 
     reports = lake.reports(spec.name, "drift")
     if not reports:
@@ -222,12 +219,11 @@ def drift_days(spec: PipelineSpec, lake: Lake, days: int = DAYS) -> dict[str, An
     for ds in reports:
         if ds < window[0]:
             continue
-        folder = lake.report_dir(spec.name, "drift", ds)
         try:
-            payload = json.loads((folder / DRIFT_JSON).read_text())
-        except (OSError, ValueError):
+            payload = read_report(lake, spec.name, "drift", ds)
+            html = drift_html(lake, spec.name, ds)
+        except (OSError, ValueError):  # replaced or removed since it was listed, or not JSON
             continue
-        html = folder / "drift_report.html"
         points.append({
             "ds": ds,
             "drift_share": float(payload.get("drift_share") or 0.0),
@@ -333,23 +329,29 @@ def model_page(pipeline: str) -> dict[str, Any]:
     }
     target = tracking_target()
     try:
-        from mlflow.exceptions import MlflowException
-
-        client = target.activate()
-        try:
-            client.get_registered_model(spec.model.registered_name)
-            page["registered"] = True
-        except MlflowException:
-            pass
-        if page["registered"]:
-            page["versions"] = versions(spec, lake, target, client)
-            by_version = {v["version"]: v for v in page["versions"]}
-            for alias in ("champion", "challenger"):
-                page[alias] = next((v for v in page["versions"] if alias in v["aliases"]), None)
-            page["history"] = alias_history(spec, target, {v: info["tags"] for v, info in by_version.items()})
+        with target.credentials():  # the connection's server credentials, for this request only
+            _registry_part(spec, lake, target, page)
     except Exception as exc:  # MLflow unreachable: the lake's part of the page still shows
         page["errors"].append(f"MLflow ({target.tracking_uri}): {type(exc).__name__}: {exc}")
     page["drift"] = drift_days(spec, lake)
     page["performance"] = performance_days(spec, lake)
     page["reports"] = recent_reports(spec, lake)
     return page
+
+
+def _registry_part(spec: PipelineSpec, lake: Lake, target: TrackingTarget, page: dict[str, Any]) -> None:
+    from mlflow.exceptions import MlflowException
+
+
+    client = target.activate()
+    try:
+        client.get_registered_model(spec.model.registered_name)
+        page["registered"] = True
+    except MlflowException:
+        pass
+    if page["registered"]:
+        page["versions"] = versions(spec, lake, target, client)
+        by_version = {v["version"]: v for v in page["versions"]}
+        for alias in ("champion", "challenger"):
+            page[alias] = next((v for v in page["versions"] if alias in v["aliases"]), None)
+        page["history"] = alias_history(spec, target, {v: info["tags"] for v, info in by_version.items()})

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from ml_lifecycle.links import app_url
 from ml_lifecycle.ui.charts import PALETTE, Bar, Frame, Series, bar_chart, line_chart
+from ml_lifecycle.ui.urls import app_url
 
 STYLE = """
 body{font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:16px 20px;
@@ -209,7 +209,7 @@ def models_page(page: dict[str, Any], pipelines: Sequence[str]) -> str:
 
 
 def _root() -> str:
-    from ml_lifecycle.links import api_root_path
+    from ml_lifecycle.ui.urls import api_root_path
 
     return api_root_path()
 
