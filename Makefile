@@ -30,7 +30,8 @@ demo: install
 	$(RUN) ml-lifecycle demo $(ARGS)
 
 lint: install
-	$(RUN) ruff check plugins dags tests
+	$(RUN) ruff check plugins dags tests benchmarks
+	$(RUN) lint-imports --no-cache
 
 typecheck: install
 	$(RUN) mypy plugins dags
