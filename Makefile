@@ -5,13 +5,16 @@ PYTHON ?= python3.11
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: demo test lint typecheck unit e2e integration browser install airflow-ui mlflow-ui clean help
+.PHONY: demo test lint typecheck unit e2e integration browser install up down ps status airflow-ui mlflow-ui clean help
 
 help:
 	@echo "make demo        run the churn lifecycle on the embedded default (Airflow + MLflow on SQLite)"
 	@echo "make test        lint, type-check and run the whole test suite (unit, e2e, integration on the local"
 	@echo "                 PostgreSQL and Redis, browser tests in Debian's chromium, installed when missing)"
-	@echo "make airflow-ui  serve the Airflow UI on the demo's metadata DB (http://localhost:8080)"
+	@echo "make up          start Airflow (scheduler, DAG processor, triggerer, API server on :8080) and the MLflow"
+	@echo "                 UI (:5000) in the background on the embedded default; unpauses the pipelines' DAGs"
+	@echo "make down        stop them; make ps: what runs; make status: champion, runs, drift, alerts"
+	@echo "make airflow-ui  alias of make up"
 	@echo "make mlflow-ui   serve the MLflow UI on the demo's store (http://localhost:5000)"
 	@echo "make clean       remove all local state (.local/)"
 
@@ -51,8 +54,19 @@ e2e: install
 test: lint typecheck browser-deps
 	$(RUN) pytest tests --durations=12
 
-airflow-ui: install
-	$(RUN) ml-lifecycle airflow-ui
+up: install
+	$(RUN) ml-lifecycle up
+
+down: install
+	$(RUN) ml-lifecycle down
+
+ps: install
+	$(RUN) ml-lifecycle ps
+
+status: install
+	$(RUN) ml-lifecycle status
+
+airflow-ui: up
 
 mlflow-ui: install
 	$(RUN) ml-lifecycle mlflow-ui

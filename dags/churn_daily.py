@@ -35,7 +35,7 @@ from pathlib import Path
 import pendulum
 from airflow.sdk import DAG
 
-from ml_lifecycle.workflows import daily_params, daily_tasks, default_args
+from ml_lifecycle.workflows import DAILY_MAX_ACTIVE_RUNS, daily_params, daily_tasks, default_args
 
 PIPELINE = "churn"
 
@@ -45,7 +45,7 @@ with DAG(
     schedule="@daily",
     start_date=pendulum.datetime(2026, 10, 1, tz="UTC"),
     catchup=False,  # past days are filled with `airflow backfill create`, never by surprise on unpause
-    max_active_runs=1,  # the retraining policy reads the earlier days' verdicts in order
+    max_active_runs=DAILY_MAX_ACTIVE_RUNS,  # days still run in date order: wait_for_landing waits for the day before
     tags=["ml-lifecycle", PIPELINE, "scoring"],
     default_args=default_args("ml-platform", PIPELINE),
     params=daily_params(),

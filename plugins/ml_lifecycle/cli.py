@@ -75,9 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("env", help="print the embedded default's environment as shell exports").set_defaults(
         handler=_env, embedded=False)
-    ui = sub.add_parser("airflow-ui", help="serve the Airflow UI on the embedded default's metadata DB")
-    ui.add_argument("--port", type=int, default=8080)
-    ui.set_defaults(handler=_airflow_ui)
+    from ml_lifecycle.embedded.commands import register as register_service_commands
+
+    register_service_commands(sub)
+    # Kept as a name users know: the UI alone cannot run anything, so it brings every service up.
+    sub.add_parser("airflow-ui", help="alias of `up`").set_defaults(handler=_airflow_ui, timeout=300)
     mlflow_ui = sub.add_parser("mlflow-ui", help="serve the MLflow UI on the embedded default's store")
     mlflow_ui.add_argument("--port", type=int, default=5000)
     mlflow_ui.set_defaults(handler=_mlflow_ui)
@@ -88,7 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "passes_unknown_args", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.unknown_args = unknown
     if getattr(args, "embedded", True):
         apply_embedded_environment()
     handler: Handler = args.handler
@@ -215,12 +221,9 @@ def _rollback(args: argparse.Namespace) -> int:
 
 
 def _airflow_ui(args: argparse.Namespace) -> int:
-    import subprocess
+    from ml_lifecycle.embedded.commands import _up
 
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL)
-    print(f"Airflow UI: http://localhost:{args.port} (every local user is admin in the embedded default)")
-    os.execv(sys.executable, [sys.executable, "-m", "airflow", "api-server", "--host", "127.0.0.1",
-                              "--port", str(args.port)])
+    return _up(args)
 
 
 def _mlflow_ui(args: argparse.Namespace) -> int:

@@ -55,15 +55,21 @@ def default_args(owner: str, pipeline: str, *, retries: int = 2) -> dict[str, An
     }
 
 
+# Runs of a daily DAG that may be active at once. Days still run one at a time in date order (the landing
+# sensor waits for the day before), so this only bounds runs parked in that wait: a scheduled run
+# waiting hours for a late drop must not queue a person's manual run of another day behind it.
+DAILY_MAX_ACTIVE_RUNS = 16
+
+
 def landing_wait() -> dict[str, Any]:
     """How the daily run waits for its drop: ``[ml_lifecycle] landing_poke_interval`` seconds between
-    looks (default 300) and ``landing_timeout`` seconds in all (default 20 hours), from Airflow's config
+    looks (default 300) and ``landing_timeout`` seconds in all (default 6 hours), from Airflow's config
     (``AIRFLOW__ML_LIFECYCLE__LANDING_POKE_INTERVAL``...), so the wait suits the source, not the code."""
     from airflow.sdk import conf
 
     return {
         "poke_interval": conf.getfloat("ml_lifecycle", "landing_poke_interval", fallback=300.0),
-        "timeout": conf.getfloat("ml_lifecycle", "landing_timeout", fallback=20 * 3600.0),
+        "timeout": conf.getfloat("ml_lifecycle", "landing_timeout", fallback=6 * 3600.0),
         "mode": "reschedule",
     }
 
@@ -97,7 +103,7 @@ def training_params() -> dict[str, Param]:
             format="date",
             title="Train as of",
             description="Use only data and labels known on this date (YYYY-MM-DD; validated as a calendar "
-            "date). Empty: the run's date.",
+            "date). Empty: the day of the retraining request that started the run, else the run's date.",
         ),
         "force_reason": Param(
             None,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ml_lifecycle.settings import project_root
+from ml_lifecycle.workflows import DAILY_MAX_ACTIVE_RUNS
 
 DAGS_DIR = project_root() / "dags"
 PLUGINS_DIR = project_root() / "plugins"
@@ -60,7 +61,11 @@ def test_daily_dag_chain_and_assets(dagbag, pipeline):
     assert "model_version" in daily.params and daily.params["model_version"] is None
     outlets = [a.name for a in daily.get_task("retraining_policy").outlets]
     assert outlets == [f"{pipeline}.retraining_request"]
-    assert daily.max_active_runs == 1  # the retraining policy reads earlier days' verdicts in order
+    # Days run in date order through wait_for_landing's guard, not a single run slot: a run parked
+    # waiting for a late drop must not queue a manual run of another day behind it.
+    assert daily.max_active_runs == DAILY_MAX_ACTIVE_RUNS > 1
+    assert daily.get_task("wait_for_landing").in_date_order is True
+    assert daily.get_task("wait_for_landing").mode == "reschedule"
 
 
 @pytest.mark.parametrize("pipeline", PIPELINES)

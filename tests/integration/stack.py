@@ -191,6 +191,7 @@ class ScaleOutStack:
             "AIRFLOW__CELERY__BROKER_URL": f"{REDIS_URL}/{self.redis_db}",
             "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://postgres@127.0.0.1:5432/{self.airflow_db}",
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
+            "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "ml_lifecycle.celery_config.CELERY_CONFIG",
             "AIRFLOW__OPERATORS__DEFAULT_QUEUE": self.queue,
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_url}/execution/",
             "AIRFLOW__API__BASE_URL": self.api_url,

@@ -28,12 +28,28 @@ class AssembleTrainingWindowOperator(PipelineOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from ml_lifecycle.training import assemble_window
 
-        as_of = self.resolved_date(context)
+        as_of = (not self.partition_date and self.requested_date(context)) or self.resolved_date(context)
         result = self.timed(lambda: assemble_window(self.spec, self.lake, as_of))
         self.log.info("training window %s as of %s: %s rows train, %s holdout, partitions %s..%s",
                       self.pipeline, as_of, result["train_rows"], result["holdout_rows"],
                       result["partitions"][0], result["partitions"][-1])
         return result
+
+    def requested_date(self, context: Context) -> str | None:
+        """The day of the retraining request that started this run (the latest, if several did).
+
+        A request made while backfilling past days must train on what was known on that day; the run's
+        own date (today) would look for partitions and labels that do not exist yet.
+        """
+        from ml_lifecycle import assets
+
+        events = context.get("triggering_asset_events") or {}
+        try:
+            requests = events[assets.retraining_request(self.pipeline)]
+        except (KeyError, TypeError):
+            return None
+        days = [str(event.extra["ds"]) for event in requests if (event.extra or {}).get("ds")]
+        return max(days) if days else None
 
 
 class TrainModelOperator(PipelineOperator):

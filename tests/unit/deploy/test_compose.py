@@ -294,6 +294,7 @@ def test_airflow_services_share_one_image_and_the_common_environment(text, compo
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://airflow:")
     assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
     assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://airflow:")
+    assert env["AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS"] == "ml_lifecycle.celery_config.CELERY_CONFIG"
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
     assert env["ML_LIFECYCLE_LAKE_ROOT"].startswith("s3://") and env["AWS_ENDPOINT_URL"] == "http://minio:9000"
