@@ -245,7 +245,9 @@ def test_manual_training_waits_for_approval_and_the_approval_promotes(embedded):
 def test_a_backfill_made_by_hand_runs_in_date_order_and_the_policy_reads_each_earlier_day(embedded):
     api = embedded.api()
     # Airflow's own command without --max-active-runs: up to 10 days may start at once; wait_for_landing
-    # holds each day until the day before has finished.
+    # holds each day until the day before has finished. Airflow refuses it until the scheduler has marked
+    # the bootstrap backfill complete (every 30 s), as a user who just ran one would be told.
+    api.wait_for_finished_backfills(DAILY)
     embedded.airflow("backfill", "create", "--dag-id", DAILY, "--from-date", BACKFILL[0].isoformat(),
                      "--to-date", BACKFILL[-1].isoformat())
     wanted = {day.isoformat() for day in BACKFILL}

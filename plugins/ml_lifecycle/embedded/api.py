@@ -22,6 +22,7 @@ from ml_lifecycle.settings import airflow_port
 
 FINISHED = ("success", "failed")
 APPROVAL_SETTLE_SECONDS = 2.0
+BACKFILL_SETTLE_SECONDS = 45.0  # the scheduler marks finished backfills complete every 30 s
 
 
 class AirflowApiError(RuntimeError):
@@ -112,8 +113,27 @@ def backfill(dag_id: str, *, from_date: date | str, to_date: date | str, conf: d
     of them in ``wait_for_landing`` until the day before finished."""
     body = {"dag_id": dag_id, "from_date": _iso(from_date), "to_date": _iso(to_date), "dag_run_conf": conf or {},
             "max_active_runs": max_active_runs, "reprocess_behavior": reprocess_behavior, "run_backwards": False}
+    wait_for_finished_backfills(dag_id)
     created: dict[str, Any] = request("POST", "/backfills", body)
     return created
+
+
+def wait_for_finished_backfills(dag_id: str, *, timeout: float = BACKFILL_SETTLE_SECONDS) -> None:
+    """Wait until Airflow has marked complete each backfill of ``dag_id`` whose runs have all finished.
+
+    The scheduler marks a backfill complete only every 30 s, and until then refuses a new backfill of the
+    DAG ("Another backfill is running"): a backfill asked for right after the last one ended would fail."""
+    def settled() -> bool:
+        backfills = request("GET", "/backfills", query={"dag_id": dag_id, "limit": 100})["backfills"]
+        open_ids = {backfill["id"] for backfill in backfills if not backfill.get("completed_at")}
+        if not open_ids:
+            return True
+        active = [run for run in dag_runs(dag_id, limit=1000, run_type=["backfill"])
+                  if run["state"] not in FINISHED]
+        return bool(active)  # a backfill really running: let Airflow refuse the new one with its reason
+
+    wait_for(settled, f"Airflow to mark the finished backfills of {dag_id} complete", timeout=timeout,
+             interval=1.0)
 
 
 def dag_run(dag_id: str, run_id: str) -> dict[str, Any]:
