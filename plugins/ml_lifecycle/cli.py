@@ -78,8 +78,6 @@ def build_parser() -> argparse.ArgumentParser:
     from ml_lifecycle.embedded.commands import register as register_service_commands
 
     register_service_commands(sub)
-    # Kept as a name users know: the UI alone cannot run anything, so it brings every service up.
-    sub.add_parser("airflow-ui", help="alias of `up`").set_defaults(handler=_airflow_ui, timeout=300)
     mlflow_ui = sub.add_parser("mlflow-ui", help="serve the MLflow UI on the embedded default's store")
     mlflow_ui.add_argument("--port", type=int, default=5000)
     mlflow_ui.set_defaults(handler=_mlflow_ui)
@@ -218,12 +216,6 @@ def _rollback(args: argparse.Namespace) -> int:
     print(f"{result['action']}: champion v{result['previous_champion']} -> v{result['champion_version']} "
           f"at {result['at']} ({result['reason']})")
     return 0
-
-
-def _airflow_ui(args: argparse.Namespace) -> int:
-    from ml_lifecycle.embedded.commands import _up
-
-    return _up(args)
 
 
 def _mlflow_ui(args: argparse.Namespace) -> int:

@@ -22,6 +22,8 @@ def register(sub: Any) -> None:
                         "UI in the background, wait until healthy, unpause the pipelines' DAGs")
     up.add_argument("--timeout", type=float, default=300, help="seconds to wait for health (default 300)")
     up.set_defaults(handler=_up)
+    # Kept as a name users know: the UI alone cannot run anything, so it brings every service up.
+    sub.add_parser("airflow-ui", help="alias of `up`").set_defaults(handler=_up, timeout=300)
     sub.add_parser("down", help="stop the services `up` started, and their task processes").set_defaults(
         handler=_down)
     sub.add_parser("ps", help="which services run, their health and logs").set_defaults(handler=_ps)

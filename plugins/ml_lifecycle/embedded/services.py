@@ -365,14 +365,4 @@ def urls_banner() -> str:
             f"Logs: {local_home().resolve() / 'logs'}   Stop: make down (or ml-lifecycle down)")
 
 
-def wait_until_down(home: Path, timeout: float = 10) -> bool:
-    """True once no service of ``home`` has a live process (used by tests and ``down``'s callers)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if all(running_pid(service, home) is None for service in services()):
-            return True
-        time.sleep(0.2)
-    return False
-
-
 __all__ = ["ServiceError", "UpResult", "down", "health", "ps", "service_processes", "services", "up", "urls_banner"]
